@@ -1,0 +1,3 @@
+from purport.cli import main
+
+main()

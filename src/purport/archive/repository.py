@@ -1,0 +1,420 @@
+"""The Archive: every read and write of speakers, recordings and releases goes through here."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from purport.archive import db, store
+from purport.archive.model import (
+    Provenance,
+    Recording,
+    Release,
+    Sighting,
+    Speaker,
+)
+from purport.archive.schema import (
+    ROLES,
+    recordings,
+    release_recordings,
+    releases,
+    sightings,
+    speaker_aliases,
+    speakers,
+)
+from purport.errors import ArchiveError, NotFoundError, ParameterError
+from purport.media import MediaInfo
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class Transaction:
+    """One unit of change: a database transaction plus the store files it wrote or doomed."""
+
+    conn: sa.Connection
+    new_files: list[Path] = field(default_factory=list)
+    doomed_files: list[Path] = field(default_factory=list)
+
+
+class Archive:
+    """A purport archive: an SQLite file by default, or PostgreSQL by URL.
+
+    >>> archive = Archive.init("example.db")        # doctest: +SKIP
+    >>> archive.add_speaker("Speaker A", aliases=["A. Example"])  # doctest: +SKIP
+    """
+
+    def __init__(self, db_url: str | None = None, *, store_dir: str | Path | None = None,
+                 create: bool = False):
+        self.url = db.resolve_url(db_url)
+        self.engine = db.create_engine(self.url)
+        try:
+            self.schema_version = db.migrate(self.engine, self.url, create=create)
+        except BaseException:
+            self.engine.dispose()
+            raise
+        db_file = db.sqlite_path(self.url)
+        self.store = Path(store_dir).resolve() if store_dir else store.default_store(db_file)
+
+    @classmethod
+    def init(cls, db_url: str | None = None, **kwargs: Any) -> Archive:
+        """Create the archive if needed and bring its schema to the newest version."""
+        return cls(db_url, create=True, **kwargs)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- transactions -------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """All or nothing: rolls back (and deletes new store copies) on any error or Ctrl-C."""
+        txn: Transaction | None = None
+        try:
+            with self.engine.connect() as conn:
+                conn = conn.execution_options(purport_write=True)
+                trans = conn.begin()
+                txn = Transaction(conn)
+                try:
+                    yield txn
+                    trans.commit()
+                except BaseException:
+                    trans.rollback()
+                    raise
+        except BaseException:
+            if txn is not None:
+                store.discard(txn.new_files)
+            raise
+        store.discard(txn.doomed_files)
+
+    @contextmanager
+    def _use(self, txn: Transaction | None) -> Iterator[Transaction]:
+        if txn is not None:
+            yield txn
+        else:
+            with self.transaction() as own:
+                yield own
+
+    # -- the archive as a whole ---------------------------------------------
+
+    def info(self) -> dict[str, Any]:
+        """Where the archive lives, its schema version and how much it holds."""
+        with self.engine.connect() as conn:
+            counts = {
+                t.name: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
+                for t in (speakers, recordings, sightings, releases)
+            }
+            hours = conn.execute(sa.select(sa.func.coalesce(sa.func.sum(recordings.c.duration),
+                                                            0.0))).scalar_one()
+        return {
+            "db": db.redact(self.url),
+            "backend": self.engine.dialect.name,
+            "schema_version": self.schema_version,
+            "store": str(self.store),
+            "counts": counts,
+            "hours_of_audio": round(float(hours) / 3600.0, 4),
+        }
+
+    # -- speakers -------------------------------------------------------------
+
+    def add_speaker(self, name: str, *, aliases: Iterable[str] = (), notes: str | None = None,
+                    txn: Transaction | None = None) -> tuple[Speaker, bool]:
+        """Add a speaker, or add new aliases to an existing one; returns (speaker, created)."""
+        name = _clean(name, "speaker name")
+        aliases = [_clean(a, "alias") for a in aliases]
+        with self._use(txn) as t:
+            row = t.conn.execute(sa.select(speakers.c.id).where(speakers.c.name == name)).first()
+            created = row is None
+            if created:
+                speaker_id = t.conn.execute(
+                    speakers.insert().values(name=name, notes=notes, created_at=now())
+                ).inserted_primary_key[0]
+            else:
+                speaker_id = row.id
+            have = set(t.conn.execute(sa.select(speaker_aliases.c.alias)
+                                      .where(speaker_aliases.c.speaker_id == speaker_id)).scalars())
+            for alias in dict.fromkeys(aliases):
+                if alias not in have and alias != name:
+                    t.conn.execute(speaker_aliases.insert().values(speaker_id=speaker_id,
+                                                                   alias=alias))
+            return self._speaker(t.conn, speaker_id), created
+
+    def speaker(self, ref: str | int, *, txn: Transaction | None = None) -> Speaker:
+        """A speaker by id, name or alias (an alias two speakers share is refused as ambiguous)."""
+        with self._read(txn) as conn:
+            return self._speaker(conn, self._speaker_id(conn, ref))
+
+    def speakers(self) -> list[Speaker]:
+        with self.engine.connect() as conn:
+            ids = conn.execute(sa.select(speakers.c.id).order_by(speakers.c.name)).scalars().all()
+            return [self._speaker(conn, i) for i in ids]
+
+    def _speaker_id(self, conn: sa.Connection, ref: str | int) -> int:
+        if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
+            row = conn.execute(sa.select(speakers.c.id).where(speakers.c.id == int(ref))).first()
+            if row:
+                return row.id
+        name = str(ref).strip()
+        row = conn.execute(sa.select(speakers.c.id).where(speakers.c.name == name)).first()
+        if row:
+            return row.id
+        ids = conn.execute(sa.select(speaker_aliases.c.speaker_id)
+                           .where(speaker_aliases.c.alias == name).distinct()).scalars().all()
+        if len(ids) == 1:
+            return ids[0]
+        if len(ids) > 1:
+            names = ", ".join(self._speaker(conn, i).name for i in ids)
+            raise ArchiveError(f"alias {name!r} is shared by several speakers ({names}): "
+                               "use the name")
+        raise NotFoundError(f"no speaker {name!r} in the archive: add it with "
+                            f"`purport speaker add {name!r}`")
+
+    def _speaker(self, conn: sa.Connection, speaker_id: int) -> Speaker:
+        row = conn.execute(sa.select(speakers).where(speakers.c.id == speaker_id)).one()
+        aliases = conn.execute(sa.select(speaker_aliases.c.alias)
+                               .where(speaker_aliases.c.speaker_id == speaker_id)
+                               .order_by(speaker_aliases.c.id)).scalars().all()
+        n = conn.execute(sa.select(sa.func.count()).select_from(recordings)
+                         .where(recordings.c.speaker_id == speaker_id)).scalar_one()
+        return Speaker(id=row.id, name=row.name, aliases=list(aliases), notes=row.notes,
+                       created_at=row.created_at, n_recordings=n)
+
+    # -- recordings -------------------------------------------------------------
+
+    def add_recording(self, info: MediaInfo, *, role: str | None = None,
+                      speaker: str | int | None = None, provenance: Provenance | None = None,
+                      copy: bool = True, notes: str | None = None,
+                      txn: Transaction | None = None) -> tuple[Recording, str, list[str]]:
+        """File a decoded media file; the same bytes again merge into the existing recording.
+
+        Returns (recording, status, merged) where status is "added" or "already present"
+        and merged lists what the new sighting added to an existing recording.
+        """
+        if role is not None and role not in ROLES:
+            raise ParameterError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+        provenance = provenance or Provenance()
+        with self._use(txn) as t:
+            conn = t.conn
+            speaker_id = self._speaker_id(conn, speaker) if speaker is not None else None
+            row = conn.execute(sa.select(recordings)
+                               .where(recordings.c.sha256 == info.sha256)).first()
+            merged: list[str] = []
+            if row is None:
+                status = "added"
+                if copy:
+                    path, is_new = store.put(self.store, Path(info.path), info.sha256)
+                    if is_new:
+                        t.new_files.append(path)
+                    storage, where = "copy", str(path)
+                else:
+                    storage, where = "link", str(Path(info.path).resolve())
+                recording_id = conn.execute(recordings.insert().values(
+                    sha256=info.sha256, name=info.name, size_bytes=info.size_bytes,
+                    storage=storage, stored_path=where, container=info.container,
+                    codec=info.codec, bit_rate=info.bit_rate, sample_rate=info.sample_rate,
+                    channels=info.channels, duration=info.duration, tags=dict(info.tags),
+                    role=role or "questioned", speaker_id=speaker_id, notes=notes,
+                    added_at=now(),
+                )).inserted_primary_key[0]
+            else:
+                status, recording_id = "already present", row.id
+                if role is not None and role != row.role:
+                    raise ArchiveError(
+                        f"{info.name} is already recording {row.id} with role {row.role}, "
+                        f"not {role}: remove it first to re-file it")
+                if speaker_id is not None and row.speaker_id not in (None, speaker_id):
+                    held = self._speaker(conn, row.speaker_id).name
+                    raise ArchiveError(
+                        f"{info.name} is already recording {row.id}, filed under speaker "
+                        f"{held!r}: remove it first to re-file it")
+                if speaker_id is not None and row.speaker_id is None:
+                    conn.execute(recordings.update().where(recordings.c.id == row.id)
+                                 .values(speaker_id=speaker_id))
+                    merged.append(f"speaker set to {self._speaker(conn, speaker_id).name}")
+                if notes and notes != row.notes:
+                    joined = f"{row.notes}\n{notes}" if row.notes else notes
+                    conn.execute(recordings.update().where(recordings.c.id == row.id)
+                                 .values(notes=joined))
+                    merged.append("notes appended")
+            if self._add_sighting(conn, recording_id, info.name, provenance) and row is not None:
+                merged.append("new sighting")
+            if provenance.released is not None:
+                owner = speaker_id if speaker_id is not None or row is None else row.speaker_id
+                rel_id, rel_changes = self._file_release(conn, recording_id, owner, provenance)
+                merged.extend(rel_changes if row is not None else [])
+            return self._recording(conn, recording_id), status, merged
+
+    def _add_sighting(self, conn: sa.Connection, recording_id: int, name: str,
+                      p: Provenance) -> bool:
+        key = dict(original_name=name, source_url=p.source_url, outlet=p.outlet,
+                   channel=p.channel, released=p.released)
+        clauses = [(sightings.c[k].is_(None) if v is None else sightings.c[k] == v)
+                   for k, v in key.items()]
+        exists = conn.execute(sa.select(sightings.c.id).where(
+            sightings.c.recording_id == recording_id, *clauses)).first()
+        if exists:
+            return False
+        conn.execute(sightings.insert().values(
+            recording_id=recording_id, first_seen=p.first_seen or now(), notes=p.notes,
+            added_at=now(), **key))
+        return True
+
+    def _file_release(self, conn: sa.Connection, recording_id: int, speaker_id: int | None,
+                      p: Provenance) -> tuple[int, list[str]]:
+        """Link the recording to the speaker's release of that date, creating it if new."""
+        speaker_clause = (releases.c.speaker_id.is_(None) if speaker_id is None
+                          else releases.c.speaker_id == speaker_id)
+        row = conn.execute(sa.select(releases).where(
+            speaker_clause, releases.c.date == p.released)).first()
+        changes: list[str] = []
+        if row is None:
+            release_id = conn.execute(releases.insert().values(
+                speaker_id=speaker_id, date=p.released, outlet=p.outlet,
+                channels=[p.channel] if p.channel else [], created_at=now(),
+            )).inserted_primary_key[0]
+            changes.append(f"new release {p.released.isoformat()}")
+        else:
+            release_id = row.id
+            values: dict[str, Any] = {}
+            if p.outlet and not row.outlet:
+                values["outlet"] = p.outlet
+            if p.channel and p.channel not in row.channels:
+                values["channels"] = [*row.channels, p.channel]
+            if values:
+                conn.execute(releases.update().where(releases.c.id == release_id).values(**values))
+                changes.append(f"release {p.released.isoformat()} updated")
+        linked = conn.execute(sa.select(release_recordings).where(
+            release_recordings.c.release_id == release_id,
+            release_recordings.c.recording_id == recording_id)).first()
+        if not linked:
+            conn.execute(release_recordings.insert().values(release_id=release_id,
+                                                            recording_id=recording_id))
+            changes.append(f"linked to release {p.released.isoformat()}")
+        return release_id, changes
+
+    def recording(self, ref: str | int, *, txn: Transaction | None = None) -> Recording:
+        """A recording by id or by sha256 (a unique prefix of at least 6 hex digits)."""
+        with self._read(txn) as conn:
+            return self._recording(conn, self._recording_id(conn, ref))
+
+    def recordings(self, *, speaker: str | int | None = None,
+                   role: str | None = None) -> list[Recording]:
+        """Recordings in the order they were added, optionally of one speaker or role."""
+        if role is not None and role not in ROLES:
+            raise ParameterError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+        with self.engine.connect() as conn:
+            query = sa.select(recordings.c.id).order_by(recordings.c.id)
+            if speaker is not None:
+                query = query.where(recordings.c.speaker_id == self._speaker_id(conn, speaker))
+            if role is not None:
+                query = query.where(recordings.c.role == role)
+            return [self._recording(conn, i) for i in conn.execute(query).scalars()]
+
+    def remove_recording(self, ref: str | int, *, txn: Transaction | None = None) -> Recording:
+        """Delete a recording, its sightings and links; its stored copy goes after commit."""
+        with self._use(txn) as t:
+            rec = self._recording(t.conn, self._recording_id(t.conn, ref))
+            t.conn.execute(recordings.delete().where(recordings.c.id == rec.id))
+            orphans = t.conn.execute(sa.select(releases.c.id).where(
+                ~sa.exists().where(release_recordings.c.release_id == releases.c.id),
+                releases.c.id.in_([r.id for r in rec.releases]))).scalars().all()
+            if orphans:
+                t.conn.execute(releases.delete().where(releases.c.id.in_(orphans)))
+            if rec.storage == "copy":
+                t.doomed_files.append(Path(rec.stored_path))
+            return rec
+
+    def _recording_id(self, conn: sa.Connection, ref: str | int) -> int:
+        text = str(ref).strip().lower()
+        if text.isdigit() and len(text) < 6:
+            row = conn.execute(sa.select(recordings.c.id)
+                               .where(recordings.c.id == int(text))).first()
+            if row:
+                return row.id
+            raise NotFoundError(f"no recording {text} in the archive")
+        if len(text) >= 6 and all(c in "0123456789abcdef" for c in text):
+            ids = conn.execute(sa.select(recordings.c.id)
+                               .where(recordings.c.sha256.startswith(text))).scalars().all()
+            if len(ids) == 1:
+                return ids[0]
+            if len(ids) > 1:
+                raise ArchiveError(f"sha256 prefix {text} matches {len(ids)} recordings: "
+                                   "give more digits")
+            if text.isdigit():
+                row = conn.execute(sa.select(recordings.c.id)
+                                   .where(recordings.c.id == int(text))).first()
+                if row:
+                    return row.id
+        raise NotFoundError(f"no recording {ref!r} in the archive (give an id or a sha256 prefix)")
+
+    def _recording(self, conn: sa.Connection, recording_id: int) -> Recording:
+        row = conn.execute(sa.select(recordings, speakers.c.name.label("speaker_name"))
+                           .select_from(recordings.outerjoin(speakers))
+                           .where(recordings.c.id == recording_id)).one()
+        seen = conn.execute(sa.select(sightings).where(sightings.c.recording_id == recording_id)
+                            .order_by(sightings.c.id)).all()
+        rel_ids = conn.execute(sa.select(release_recordings.c.release_id).where(
+            release_recordings.c.recording_id == recording_id)).scalars().all()
+        return Recording(
+            id=row.id, sha256=row.sha256, name=row.name, size_bytes=row.size_bytes,
+            storage=row.storage, stored_path=row.stored_path, container=row.container,
+            codec=row.codec, bit_rate=row.bit_rate, sample_rate=row.sample_rate,
+            channels=row.channels, duration=row.duration, tags=dict(row.tags or {}),
+            role=row.role, speaker=row.speaker_name, notes=row.notes, added_at=row.added_at,
+            sightings=[Sighting(id=s.id, original_name=s.original_name, source_url=s.source_url,
+                                outlet=s.outlet, channel=s.channel, released=s.released,
+                                first_seen=s.first_seen, notes=s.notes, added_at=s.added_at)
+                       for s in seen],
+            releases=[self._release(conn, i) for i in sorted(rel_ids)],
+        )
+
+    # -- releases ---------------------------------------------------------------
+
+    def releases(self, *, speaker: str | int | None = None) -> list[Release]:
+        """Releases in date order (undated last), optionally of one speaker."""
+        with self.engine.connect() as conn:
+            query = sa.select(releases.c.id).order_by(releases.c.date.is_(None), releases.c.date,
+                                                      releases.c.id)
+            if speaker is not None:
+                query = query.where(releases.c.speaker_id == self._speaker_id(conn, speaker))
+            return [self._release(conn, i) for i in conn.execute(query).scalars()]
+
+    def _release(self, conn: sa.Connection, release_id: int) -> Release:
+        row = conn.execute(sa.select(releases, speakers.c.name.label("speaker_name"))
+                           .select_from(releases.outerjoin(speakers))
+                           .where(releases.c.id == release_id)).one()
+        rec_ids = conn.execute(sa.select(release_recordings.c.recording_id).where(
+            release_recordings.c.release_id == release_id)
+            .order_by(release_recordings.c.recording_id)).scalars().all()
+        return Release(id=row.id, speaker=row.speaker_name, date=row.date, outlet=row.outlet,
+                       channels=list(row.channels or []), title=row.title, notes=row.notes,
+                       recording_ids=list(rec_ids))
+
+    @contextmanager
+    def _read(self, txn: Transaction | None) -> Iterator[sa.Connection]:
+        if txn is not None:
+            yield txn.conn
+        else:
+            with self.engine.connect() as conn:
+                yield conn
+
+
+def _clean(text: str, what: str) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise ParameterError(f"{what} must not be empty")
+    return text

@@ -1,0 +1,124 @@
+"""The archive's tables as they stand at the newest migration (queries are built on these).
+
+``tests/test_archive.py`` checks that a database migrated from empty matches these
+definitions exactly, so the migrations and this file cannot drift apart.
+"""
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+ROLES = ("reference", "questioned")
+STORAGE = ("copy", "link")
+
+speakers = sa.Table(
+    "speakers",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sa.Column("notes", sa.Text),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+speaker_aliases = sa.Table(
+    "speaker_aliases",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "speaker_id",
+        sa.Integer,
+        sa.ForeignKey("speakers.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("alias", sa.String(200), nullable=False),
+    sa.UniqueConstraint("speaker_id", "alias", name="uq_speaker_alias"),
+)
+
+recordings = sa.Table(
+    "recordings",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("sha256", sa.String(64), nullable=False, unique=True),
+    sa.Column("name", sa.String(500), nullable=False),
+    sa.Column("size_bytes", sa.BigInteger, nullable=False),
+    sa.Column("storage", sa.String(8), nullable=False),
+    sa.Column("stored_path", sa.Text, nullable=False),
+    sa.Column("container", sa.String(100), nullable=False),
+    sa.Column("codec", sa.String(100), nullable=False),
+    sa.Column("bit_rate", sa.Integer),
+    sa.Column("sample_rate", sa.Integer, nullable=False),
+    sa.Column("channels", sa.Integer, nullable=False),
+    sa.Column("duration", sa.Float, nullable=False),
+    sa.Column("tags", sa.JSON, nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column(
+        "speaker_id",
+        sa.Integer,
+        sa.ForeignKey("speakers.id", ondelete="RESTRICT"),
+        index=True,
+    ),
+    sa.Column("notes", sa.Text),
+    sa.Column("added_at", sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("role IN ('reference', 'questioned')", name="ck_recording_role"),
+    sa.CheckConstraint("storage IN ('copy', 'link')", name="ck_recording_storage"),
+)
+
+# One row per place and time a recording was seen: re-adding the same bytes from
+# another source adds a sighting instead of a second recording.
+sightings = sa.Table(
+    "sightings",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "recording_id",
+        sa.Integer,
+        sa.ForeignKey("recordings.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("original_name", sa.String(500), nullable=False),
+    sa.Column("source_url", sa.Text),
+    sa.Column("outlet", sa.String(200)),
+    sa.Column("channel", sa.String(100)),
+    sa.Column("released", sa.Date),
+    sa.Column("first_seen", sa.DateTime(timezone=True)),
+    sa.Column("notes", sa.Text),
+    sa.Column("added_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+releases = sa.Table(
+    "releases",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "speaker_id",
+        sa.Integer,
+        sa.ForeignKey("speakers.id", ondelete="RESTRICT"),
+        index=True,
+    ),
+    sa.Column("date", sa.Date),
+    sa.Column("outlet", sa.String(200)),
+    sa.Column("channels", sa.JSON, nullable=False),
+    sa.Column("title", sa.Text),
+    sa.Column("notes", sa.Text),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+release_recordings = sa.Table(
+    "release_recordings",
+    metadata,
+    sa.Column(
+        "release_id",
+        sa.Integer,
+        sa.ForeignKey("releases.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "recording_id",
+        sa.Integer,
+        sa.ForeignKey("recordings.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    ),
+)

@@ -1,0 +1,355 @@
+"""`purport ...`: a thin shell over the Python API, with --json on everything that reports."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from purport import __version__, ingest, media
+from purport.archive import Archive, Provenance, Recording
+from purport.errors import ParameterError, PurportError
+
+app = typer.Typer(
+    help="purport: verify purported audio statements and keep the speaker's record.\n\n"
+    "The archive is an SQLite file (purport.db, or $PURPORT_DB) or a postgresql:// URL.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+speaker_app = typer.Typer(help="Speakers: names and aliases.", no_args_is_help=True)
+app.add_typer(speaker_app, name="speaker")
+
+out = Console(highlight=False, soft_wrap=True)
+if not out.is_terminal:  # pipes and files get whole rows, not 80-column wraps
+    out = Console(highlight=False, soft_wrap=True, width=200)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+Db = Annotated[str | None, typer.Option(
+    "--db", envvar="PURPORT_DB", show_envvar=True,
+    help="Archive: SQLite file path or postgresql:// URL [default: purport.db].")]
+Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+Store = Annotated[Path | None, typer.Option(
+    "--store", envvar="PURPORT_STORE", show_envvar=True, file_okay=False,
+    help="Folder for copies of added files [default: <db name>-files beside the db].")]
+
+
+class Role(StrEnum):
+    reference = "reference"
+    questioned = "questioned"
+
+
+def _emit(obj: Any) -> None:
+    print(json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False))
+
+
+def _date(text: str | None, option: str) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ParameterError(f"{option} wants a date as YYYY-MM-DD, not {text!r}") from None
+
+
+def _timestamp(text: str | None, option: str) -> dt.datetime | None:
+    if text is None:
+        return None
+    try:
+        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ParameterError(f"{option} wants an ISO date or time (2024-03-01T12:00Z), "
+                             f"not {text!r}") from None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _size(text: str) -> int:
+    units = {"k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+    t = text.strip().lower().removesuffix("b").removesuffix("i")
+    try:
+        if t and t[-1] in units:
+            return int(float(t[:-1]) * units[t[-1]])
+        return int(t)
+    except ValueError:
+        raise ParameterError(f"--max-size wants a size like 500M or 2G, not {text!r}") from None
+
+
+def _hms(seconds: float) -> str:
+    seconds = float(seconds)
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{int(h)}:{int(m):02d}:{s:04.1f}" if h else f"{int(m)}:{s:04.1f}"
+
+
+def _recording_lines(rec: Recording) -> list[str]:
+    rate = f"{rec.sample_rate / 1000:g} kHz"
+    kbps = f", {rec.bit_rate // 1000} kbit/s" if rec.bit_rate else ""
+    lines = [
+        f"recording {rec.id}: {rec.name}",
+        f"  sha256      {rec.sha256}",
+        f"  role        {rec.role}" + (f", speaker {rec.speaker}" if rec.speaker else ""),
+        f"  duration    {_hms(rec.duration)} ({rec.duration:.2f} s)",
+        f"  audio       {rec.codec} in {rec.container}, {rate}, {rec.channels} ch{kbps}",
+        f"  size        {rec.size_bytes:,} bytes",
+        f"  stored      {rec.storage}: {rec.stored_path}",
+    ]
+    for key, value in rec.tags.items():
+        lines.append(f"  tag         {key} = {value}")
+    if rec.notes:
+        lines.append(f"  notes       {rec.notes}")
+    for s in rec.sightings:
+        facts = [f"as {s.original_name}"]
+        facts += [f"{k} {v}" for k, v in (("released", s.released), ("outlet", s.outlet),
+                                          ("channel", s.channel), ("url", s.source_url)) if v]
+        first = s.first_seen.date().isoformat() if s.first_seen else "?"
+        lines.append(f"  seen        {first}: " + ", ".join(str(f) for f in facts))
+    for r in rec.releases:
+        chans = ", ".join(r.channels) or "channel unknown"
+        lines.append(f"  release     {r.id}: {r.date or 'undated'} {r.speaker or ''} "
+                     f"({r.outlet or 'outlet unknown'}; {chans})")
+    return lines
+
+
+@app.command()
+def init(db: Db = None, json_: Json = False) -> None:
+    """Create the archive (or upgrade its schema in place) and say what it holds."""
+    with Archive.init(db) as archive:
+        info = archive.info()
+    if json_:
+        _emit(info)
+    else:
+        c = info["counts"]
+        out.print(f"purport archive at {info['db']} (schema {info['schema_version']}): "
+                  f"{c['speakers']} speakers, {c['recordings']} recordings, "
+                  f"{c['releases']} releases")
+
+
+@app.command()
+def info(db: Db = None, json_: Json = False) -> None:
+    """Where the archive lives, its schema version, and how much it holds."""
+    with Archive(db) as archive:
+        data = archive.info()
+    if json_:
+        _emit(data)
+        return
+    for key in ("db", "backend", "schema_version", "store", "hours_of_audio"):
+        out.print(f"{key:15} {data[key]}")
+    for key, value in data["counts"].items():
+        out.print(f"{key:15} {value}")
+
+
+@speaker_app.command("add")
+def speaker_add(
+    name: Annotated[str, typer.Argument(help="The speaker's name as the archive files it.")],
+    alias: Annotated[list[str] | None, typer.Option(
+        "--alias", help="Another name or spelling (repeatable).")] = None,
+    notes: Annotated[str | None, typer.Option(help="Free text.")] = None,
+    db: Db = None, json_: Json = False,
+) -> None:
+    """Add a speaker, or add aliases to one already there."""
+    with Archive(db) as archive:
+        speaker, created = archive.add_speaker(name, aliases=alias or [], notes=notes)
+    if json_:
+        _emit({"created": created, "speaker": speaker.to_dict()})
+    else:
+        also = f" (aliases: {', '.join(speaker.aliases)})" if speaker.aliases else ""
+        verb = "added" if created else "already present:"
+        out.print(f"{verb} speaker {speaker.id} {speaker.name}{also}")
+
+
+@speaker_app.command("list")
+def speaker_list(db: Db = None, json_: Json = False) -> None:
+    """List the speakers with their aliases and number of recordings."""
+    with Archive(db) as archive:
+        found = archive.speakers()
+    if json_:
+        _emit([s.to_dict() for s in found])
+        return
+    if not found:
+        out.print("no speakers in the archive")
+        return
+    table = Table("id", "name", "aliases", "recordings", box=None)
+    for s in found:
+        table.add_row(str(s.id), s.name, ", ".join(s.aliases), str(s.n_recordings))
+    out.print(table)
+
+
+@app.command()
+def add(
+    files: Annotated[list[Path], typer.Argument(help="Media files (any format FFmpeg reads).",
+                                                 show_default=False)],
+    speaker: Annotated[str | None, typer.Option(
+        help="Speaker (name or alias): the known speaker of a reference, the claimed one of "
+        "a questioned recording.")] = None,
+    role: Annotated[Role | None, typer.Option(
+        help="reference (authenticated) or questioned [default: questioned for new files].")
+    ] = None,
+    released: Annotated[str | None, typer.Option(
+        help="Release date YYYY-MM-DD: files the recording under the speaker's release.")] = None,
+    outlet: Annotated[str | None, typer.Option(
+        help="Media outlet that published it (the group's arm, not the newspaper).")] = None,
+    channel: Annotated[str | None, typer.Option(
+        help="Where it was published: telegram, twitter, website...")] = None,
+    source_url: Annotated[str | None, typer.Option(help="Where this copy came from.")] = None,
+    first_seen: Annotated[str | None, typer.Option(
+        help="When this copy was first seen (ISO date or time) [default: now].")] = None,
+    notes: Annotated[str | None, typer.Option(help="Free text kept with the recording.")] = None,
+    copy: Annotated[bool, typer.Option(
+        "--copy/--no-copy", help="Keep a copy in the archive's store, or only link the path.")
+    ] = True,
+    max_size: Annotated[str, typer.Option(help="Refuse files larger than this.")] = "2G",
+    max_duration: Annotated[float, typer.Option(
+        help="Refuse audio longer than this many seconds.")] = media.DEFAULT_MAX_DURATION,
+    store: Store = None, db: Db = None, json_: Json = False,
+) -> None:
+    """Add media files to the archive, all of them or none; the same bytes again merge."""
+    provenance = Provenance(
+        source_url=source_url, outlet=outlet, channel=channel,
+        released=_date(released, "--released"), first_seen=_timestamp(first_seen, "--first-seen"),
+    )
+    max_bytes = _size(max_size)
+    with _interruptible(), Archive(db, store_dir=store) as archive:
+        if len(files) > 1 and err.is_terminal:
+            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                          TimeRemainingColumn(), console=err, transient=True) as bar:
+                task = bar.add_task("adding", total=len(files))
+                results = ingest.add_files(
+                    archive, files, role=role.value if role else None, speaker=speaker,
+                    provenance=provenance, copy=copy, notes=notes, max_bytes=max_bytes,
+                    max_duration=max_duration,
+                    progress=lambda i, n, p: bar.update(task, completed=i, description=p.name))
+        else:
+            results = ingest.add_files(
+                archive, files, role=role.value if role else None, speaker=speaker,
+                provenance=provenance, copy=copy, notes=notes, max_bytes=max_bytes,
+                max_duration=max_duration)
+    if json_:
+        _emit([r.to_dict() for r in results])
+        return
+    for r in results:
+        rec = r.recording
+        extra = f" (merged: {'; '.join(r.merged)})" if r.merged else ""
+        out.print(f"{r.status:15} recording {rec.id:<4} {rec.name}  {_hms(rec.duration)}  "
+                  f"{rec.codec} {rec.sample_rate / 1000:g} kHz  {rec.role}"
+                  f"{'  ' + rec.speaker if rec.speaker else ''}  sha256 {rec.sha256[:12]}{extra}")
+
+
+@app.command("list")
+def list_(
+    speaker: Annotated[str | None, typer.Option(help="Only this speaker's recordings.")] = None,
+    role: Annotated[Role | None, typer.Option(help="Only recordings of this role.")] = None,
+    db: Db = None, json_: Json = False,
+) -> None:
+    """List recordings in the archive."""
+    with Archive(db) as archive:
+        found = archive.recordings(speaker=speaker, role=role.value if role else None)
+    if json_:
+        _emit([r.to_dict() for r in found])
+        return
+    if not found:
+        out.print("no recordings in the archive" + (" match" if speaker or role else ""))
+        return
+    table = Table("id", "name", "duration", "role", "speaker", "released", "codec", "sha256",
+                  box=None)
+    for r in found:
+        dates = sorted(s.released for s in r.sightings if s.released)
+        table.add_row(str(r.id), r.name, _hms(r.duration), r.role, r.speaker or "",
+                      dates[0].isoformat() if dates else "", r.codec, r.sha256[:12])
+    out.print(table)
+
+
+@app.command()
+def show(
+    recording: Annotated[str, typer.Argument(help="Recording id or sha256 prefix.")],
+    db: Db = None, json_: Json = False,
+) -> None:
+    """Everything the archive holds about one recording."""
+    with Archive(db) as archive:
+        rec = archive.recording(recording)
+    if json_:
+        _emit(rec.to_dict())
+    else:
+        out.print("\n".join(_recording_lines(rec)))
+
+
+@app.command()
+def remove(
+    recording: Annotated[str, typer.Argument(help="Recording id or sha256 prefix.")],
+    db: Db = None, json_: Json = False,
+) -> None:
+    """Remove a recording, its sightings and links (and its stored copy)."""
+    with Archive(db) as archive:
+        rec = archive.remove_recording(recording)
+    if json_:
+        _emit({"removed": rec.to_dict()})
+    else:
+        out.print(f"removed recording {rec.id} {rec.name} (sha256 {rec.sha256[:12]})")
+
+
+@app.command()
+def demo(
+    db: Annotated[str, typer.Option(
+        "--db", help="Where to build the demo archive.")] = "demo/purport.db",
+    json_: Json = False,
+) -> None:
+    """Build a demo archive from the fictional recordings bundled with purport, and show it."""
+    from purport import demo as demo_
+
+    with _interruptible(), Archive.init(db) as archive:
+        summary = demo_.build(archive)
+        info_ = archive.info()
+        found = archive.recordings()
+    if json_:
+        _emit({"archive": info_, "added": summary, "recordings": [r.to_dict() for r in found]})
+        return
+    out.print(f"demo archive at {info_['db']} (schema {info_['schema_version']})")
+    out.print(demo_.ATTRIBUTION_LINE)
+    for line in summary:
+        out.print(f"  {line['status']:15} {line['name']}")
+    table = Table("id", "name", "duration", "role", "speaker", "released", "outlet", "codec",
+                  box=None, title="what the archive holds")
+    for r in found:
+        s = r.sightings[0] if r.sightings else None
+        table.add_row(str(r.id), r.name, _hms(r.duration), r.role, r.speaker or "",
+                      str(s.released or "") if s else "", (s.outlet or "") if s else "",
+                      r.codec)
+    out.print(table)
+    out.print(f"try: .venv/bin/purport show 1 --db {db}")
+
+
+@app.command()
+def version() -> None:
+    """Print purport's version and the archive schema version it writes."""
+    from purport.archive.db import head_version
+
+    out.print(f"purport {__version__} (archive schema {head_version()})")
+
+
+@contextmanager
+def _interruptible() -> Iterator[None]:
+    """Ctrl-C during long work: say that the archive was rolled back, exit 130."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        err.print("interrupted: the archive is as it was before this command", markup=False)
+        raise typer.Exit(130) from None
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI: a PurportError becomes one line on stderr and exit status 1."""
+    try:
+        app(args=argv, prog_name="purport")
+    except PurportError as exc:
+        err.print(f"error: {exc}", markup=False)
+        sys.exit(1)
