@@ -1,0 +1,133 @@
+"""The landmark index: every archived triplet in flat arrays sorted by hash.
+
+No Python object per hash: lookups are ``np.searchsorted`` over a uint32 column, and
+adding or removing a recording merges or masks whole arrays. Per recording the index
+keeps only its peaks and duration (for boundary refinement and the false-match model).
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+
+from purport.errors import ParameterError
+from purport.reuse.landmarks import METHOD, Fingerprint, Peaks
+
+#: Bytes per indexed triplet in memory: hash u32, recording i32, t1 i32, span i16, f1 f16.
+ENTRY_BYTES = 16
+
+
+class Index:
+    """In-memory landmark index over many recordings, updated incrementally."""
+
+    def __init__(self) -> None:
+        self.hash = np.zeros(0, np.uint32)
+        self.rec = np.zeros(0, np.int32)
+        self.t1 = np.zeros(0, np.int32)
+        self.span = np.zeros(0, np.int16)
+        self.f1 = np.zeros(0, np.float16)
+        self.peaks: dict[int, Peaks] = {}
+        self.durations: dict[int, float] = {}
+
+    def __len__(self) -> int:
+        return len(self.hash)
+
+    def __contains__(self, recording_id: int) -> bool:
+        return recording_id in self.durations
+
+    @property
+    def recording_ids(self) -> list[int]:
+        return sorted(self.durations)
+
+    @property
+    def nbytes(self) -> int:
+        peaks = sum(p.t.nbytes + p.f.nbytes for p in self.peaks.values())
+        return int(len(self) * ENTRY_BYTES + peaks)
+
+    @property
+    def seconds(self) -> float:
+        return float(sum(self.durations.values()))
+
+    def add(self, recording_id: int, fp: Fingerprint) -> None:
+        """Merge one recording's triplets into the sorted arrays (replacing any earlier ones)."""
+        if fp.method != METHOD:
+            raise ParameterError(f"fingerprint method {fp.method} is not {METHOD}: "
+                                 "run `purport index rebuild`")
+        self.add_many([(recording_id, fp)])
+
+    def add_many(self, items: list[tuple[int, Fingerprint]]) -> None:
+        """Merge several recordings at once (one sort instead of one per recording)."""
+        for recording_id, _ in items:
+            if recording_id in self:
+                self.remove(recording_id)
+        if not items:
+            return
+        order_new = [np.argsort(fp.hash, kind="stable") for _, fp in items]
+        new_hash = np.concatenate([fp.hash[o] for (_, fp), o in zip(items, order_new, strict=True)])
+        new_rec = np.concatenate([np.full(len(fp), rid, np.int32) for rid, fp in items])
+        new_t1 = np.concatenate([fp.t1[o] for (_, fp), o in zip(items, order_new, strict=True)])
+        new_span = np.concatenate([fp.span[o] for (_, fp), o in zip(items, order_new,
+                                                                     strict=True)])
+        new_f1 = np.concatenate([fp.f1[o].astype(np.float16)
+                                 for (_, fp), o in zip(items, order_new, strict=True)])
+        if len(items) > 1:
+            o = np.argsort(new_hash, kind="stable")
+            new_hash, new_rec, new_t1, new_span, new_f1 = (
+                new_hash[o], new_rec[o], new_t1[o], new_span[o], new_f1[o])
+        self._merge(new_hash, new_rec, new_t1, new_span, new_f1)
+        for recording_id, fp in items:
+            self.peaks[recording_id] = fp.peaks
+            self.durations[recording_id] = fp.duration
+
+    def _merge(self, h, rec, t1, span, f1) -> None:
+        """Merge a sorted block into the sorted columns in one linear pass."""
+        n_old, n_new = len(self.hash), len(h)
+        where = np.searchsorted(self.hash, h, side="right") + np.arange(n_new)
+        is_new = np.zeros(n_old + n_new, dtype=bool)
+        is_new[where] = True
+        for name, block in (("hash", h), ("rec", rec), ("t1", t1), ("span", span), ("f1", f1)):
+            old = getattr(self, name)
+            merged = np.empty(n_old + n_new, dtype=old.dtype)
+            merged[is_new] = block
+            merged[~is_new] = old
+            setattr(self, name, merged)
+
+    def remove(self, recording_id: int) -> None:
+        """Drop one recording's triplets (a no-op for an unknown id)."""
+        if recording_id not in self:
+            return
+        keep = self.rec != recording_id
+        for name in ("hash", "rec", "t1", "span", "f1"):
+            setattr(self, name, getattr(self, name)[keep])
+        del self.peaks[recording_id]
+        del self.durations[recording_id]
+
+    def lookup(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Every (position in ``hashes``, index entry) pair whose hashes are equal."""
+        lo = np.searchsorted(self.hash, hashes, side="left")
+        hi = np.searchsorted(self.hash, hashes, side="right")
+        counts = hi - lo
+        total = int(counts.sum())
+        qpos = np.repeat(np.arange(len(hashes)), counts)
+        starts = np.repeat(lo - np.cumsum(counts) + counts, counts)
+        return qpos, starts + np.arange(total)
+
+
+def to_bytes(fp: Fingerprint) -> bytes:
+    """A fingerprint as compressed bytes for the archive (what `index stats` counts on disk)."""
+    buf = io.BytesIO()
+    np.savez_compressed(
+        buf, hash=fp.hash, t1=fp.t1, span=fp.span, f1=fp.f1.astype(np.float16),
+        peaks_t=fp.peaks.t, peaks_f=fp.peaks.f.astype(np.float16),
+        duration=np.float64(fp.duration), method=np.array(fp.method))
+    return buf.getvalue()
+
+
+def from_bytes(data: bytes) -> Fingerprint:
+    """The inverse of :func:`to_bytes`."""
+    with np.load(io.BytesIO(data)) as z:
+        return Fingerprint(
+            hash=z["hash"], t1=z["t1"], span=z["span"], f1=z["f1"].astype(np.float32),
+            peaks=Peaks(z["peaks_t"], z["peaks_f"].astype(np.float32)),
+            duration=float(z["duration"]), method=str(z["method"]))

@@ -1,0 +1,291 @@
+"""Speech landmarks that survive speed, tempo and pitch change: peak triplets on a log-frequency axis.
+
+A triplet of spectral peaks (t1, F1), (t2, F2), (t3, F3), t1 <= t2 <= t3, is hashed on
+features that a time stretch or a pitch shift leaves alone (Panako's idea, Six & Leman
+2014, re-tuned for speech):
+
+- the time ratio (t2 - t1) / (t3 - t1)           (invariant to any time scaling)
+- the log-frequency steps F2 - F1 and F3 - F1    (invariant to any pitch shift)
+- a coarse band of the span t3 - t1 and of F1    (not invariant: probed on both sides
+                                                  of a band edge at query time)
+
+The index stores one hash per triplet; the query side probes the neighbouring
+quantisation cell of every feature that lies near a cell edge, which makes the
+quantisation itself tolerant instead of indexing resampled copies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import fft, ndimage, signal
+
+from purport.media import resample
+
+#: Analysis rate: the speech band up to 4 kHz.
+SR = 8000
+N_FFT = 1024
+HOP = 128
+FRAME = HOP / SR  # seconds per frame (16 ms)
+#: Log-frequency axis: 36 bins per octave (about 1.9 % per bin) from 125 Hz.
+BINS_PER_OCTAVE = 36
+FMIN = 125.0
+FMAX = 3800.0
+
+PEAKS_PER_SECOND = 24
+FAN = 4                    # later peaks paired with each anchor
+MAX_DT = 90                # frames: a triplet spans at most ~1.4 s
+MIN_SPAN = 8               # frames: shorter spans make a noisy time ratio
+MAX_DF = 54.0              # log bins: 1.5 octaves either side of the anchor
+
+# Quantisation of the hash features.
+R_LEVELS = 10
+DF_STEP = 3.0
+DF_LEVELS = int(2 * MAX_DF / DF_STEP) + 1
+SPAN_LEVELS = 8            # half-octave bands of the span, from 2**3 frames
+F_BAND = 18.0              # half-octave bands of the anchor frequency
+F_LEVELS = 11
+#: How far a query feature may sit from a cell edge before its neighbour is probed too:
+#: time jitter of about one frame, frequency jitter of half a bin, and up to 12 % of
+#: speed or pitch change for the two non-invariant bands.
+R_JITTER_FRAMES = 1.5
+DF_TOLERANCE = 0.9
+SCALE_TOLERANCE = np.log2(1.13)
+N_HASHES = R_LEVELS * DF_LEVELS * DF_LEVELS * SPAN_LEVELS * F_LEVELS
+
+METHOD = "purport-triplets-v1"
+
+
+@dataclass(frozen=True)
+class Peaks:
+    """Spectral peaks: frame index ``t`` (int32), log-frequency bin ``f`` (float32)."""
+
+    t: np.ndarray
+    f: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """One recording's landmarks: its peaks and the triplets hashed from them.
+
+    ``hash`` (uint32), ``t1`` (int32 frame of the first peak), ``span`` (int16 frames
+    t3 - t1) and ``f1`` (float32 log-frequency bin of the first peak), one row per triplet.
+    """
+
+    hash: np.ndarray
+    t1: np.ndarray
+    span: np.ndarray
+    f1: np.ndarray
+    peaks: Peaks
+    duration: float
+    method: str = METHOD
+    #: (n, 3) peak indices of each triplet; kept for queries, never stored in the archive
+    triplet_peaks: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.hash)
+
+    @property
+    def nbytes(self) -> int:
+        arrays = (self.hash, self.t1, self.span, self.f1, self.peaks.t, self.peaks.f)
+        return int(sum(a.nbytes for a in arrays))
+
+
+def _log_filterbank(n_fft: int = N_FFT, sr: int = SR) -> np.ndarray:
+    """Matrix (n_log_bins, n_fft//2+1) mapping a magnitude spectrum to a log-frequency axis.
+
+    Narrow low bins interpolate between FFT bins; wide high bins take a triangle over them.
+    """
+    fft_freqs = np.arange(n_fft // 2 + 1) * sr / n_fft
+    n_bins = int(np.floor(BINS_PER_OCTAVE * np.log2(FMAX / FMIN))) + 1
+    centres = FMIN * 2.0 ** (np.arange(n_bins) / BINS_PER_OCTAVE)
+    ratio = 2.0 ** (1.0 / BINS_PER_OCTAVE)
+    fb = np.zeros((n_bins, len(fft_freqs)), dtype=np.float32)
+    df = sr / n_fft
+    for i, fc in enumerate(centres):
+        lo, hi = fc / ratio, fc * ratio
+        if hi - lo < 2 * df:
+            pos = fc / df
+            k = int(np.floor(pos))
+            fb[i, k] = 1.0 - (pos - k)
+            fb[i, k + 1] = pos - k
+        else:
+            w = np.maximum(0.0, np.minimum((fft_freqs - lo) / (fc - lo), (hi - fft_freqs) / (hi - fc)))
+            fb[i] = w / w.sum()
+    return fb
+
+
+_FILTERBANK = _log_filterbank()
+N_BINS = _FILTERBANK.shape[0]
+_N_USED = int(np.flatnonzero(_FILTERBANK.any(axis=0)).max()) + 1
+_WINDOW = signal.get_window("hann", N_FFT).astype(np.float32)
+
+
+def log_spectrogram(y: np.ndarray) -> np.ndarray:
+    """Log-frequency magnitude spectrogram in dB, shape (n_bins, n_frames), of y at ``SR``."""
+    if len(y) < N_FFT:
+        y = np.pad(y, (0, N_FFT - len(y)))
+    frames = np.lib.stride_tricks.sliding_window_view(y.astype(np.float32), N_FFT)[::HOP]
+    mag = np.abs(fft.rfft(frames * _WINDOW, axis=1))[:, :_N_USED]
+    return 20.0 * np.log10(_FILTERBANK[:, :_N_USED] @ mag.T + 1e-6)
+
+
+def find_peaks(spec: np.ndarray, *, per_second: int = PEAKS_PER_SECOND) -> Peaks:
+    """The most prominent local maxima of a log spectrogram, ``per_second`` at most.
+
+    Prominence is the height above the local mean (a time-frequency neighbourhood), so
+    quiet passages keep their peaks and steady hum or broadband noise does not win.
+    """
+    n_bins, n_frames = spec.shape
+    local_max = ndimage.maximum_filter(spec, size=(7, 9), mode="nearest") == spec
+    floor = spec.max() - 70.0
+    prominence = spec - ndimage.uniform_filter(spec, size=(19, 31), mode="nearest")
+    fi, ti = np.nonzero(local_max & (spec > floor) & (prominence > 3.0))
+    if len(ti) == 0:
+        return Peaks(np.zeros(0, np.int32), np.zeros(0, np.float32))
+    score = prominence[fi, ti]
+    block = int(round(1.0 / FRAME))
+    # keep the strongest per one-second block
+    order = np.lexsort((-score, ti // block))
+    ti, fi, score = ti[order], fi[order], score[order]
+    blocks = ti // block
+    starts = np.r_[0, np.flatnonzero(np.diff(blocks)) + 1]
+    rank = np.arange(len(ti)) - np.repeat(starts, np.diff(np.r_[starts, len(ti)]))
+    keep = rank < per_second
+    ti, fi = ti[keep], fi[keep]
+    # parabolic refinement of the frequency to a fraction of a bin
+    f = fi.astype(np.float32)
+    inner = (fi > 0) & (fi < n_bins - 1)
+    a, b, c = spec[fi[inner] - 1, ti[inner]], spec[fi[inner], ti[inner]], spec[fi[inner] + 1, ti[inner]]
+    denom = a - 2 * b + c
+    shift = np.where(np.abs(denom) > 1e-9, 0.5 * (a - c) / np.where(denom == 0, 1, denom), 0.0)
+    f[inner] += np.clip(shift, -0.5, 0.5)
+    order = np.lexsort((f, ti))
+    return Peaks(ti[order].astype(np.int32), f[order].astype(np.float32))
+
+
+def triplets(peaks: Peaks) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Index triples (i, j, k) of peaks: each anchor with pairs of its next ``FAN`` partners."""
+    t, f = peaks.t, peaks.f
+    n = len(t)
+    if n < 3:
+        empty = np.zeros(0, np.int64)
+        return empty, empty, empty
+    look = 4 * FAN + 8
+    cand = np.arange(n)[:, None] + np.arange(1, look + 1)[None, :]
+    inside = cand < n
+    cand = np.minimum(cand, n - 1)
+    dt = t[cand] - t[:, None]
+    ok = inside & (dt >= 1) & (dt <= MAX_DT) & (np.abs(f[cand] - f[:, None]) <= MAX_DF)
+    slot = np.cumsum(ok, axis=1) - 1
+    ok &= slot < FAN
+    # partners[i, s] = index of the s-th partner of anchor i, or -1
+    partners = np.full((n, FAN), -1, dtype=np.int64)
+    rows, cols = np.nonzero(ok)
+    partners[rows, slot[rows, cols]] = cand[rows, cols]
+    ii, jj, kk = [], [], []
+    for a in range(FAN):
+        for b in range(a + 1, FAN):
+            valid = (partners[:, a] >= 0) & (partners[:, b] >= 0)
+            anchors = np.flatnonzero(valid)
+            ii.append(anchors)
+            jj.append(partners[anchors, a])
+            kk.append(partners[anchors, b])
+    i, j, k = np.concatenate(ii), np.concatenate(jj), np.concatenate(kk)
+    keep = (t[k] - t[i]) >= MIN_SPAN
+    return i[keep], j[keep], k[keep]
+
+
+def _features(peaks: Peaks, i: np.ndarray, j: np.ndarray, k: np.ndarray):
+    """Continuous hash features in units of their quantisation cells."""
+    t, f = peaks.t.astype(np.float64), peaks.f.astype(np.float64)
+    span = t[k] - t[i]
+    r = (t[j] - t[i]) / span * R_LEVELS
+    d1 = (f[j] - f[i] + MAX_DF) / DF_STEP
+    d2 = (f[k] - f[i] + MAX_DF) / DF_STEP
+    s = (np.log2(span) - 3.0) * 2.0
+    fb = f[i] / F_BAND
+    r_tol = R_JITTER_FRAMES / span * R_LEVELS
+    return (r, d1, d2, s, fb), (r_tol, DF_TOLERANCE / DF_STEP, DF_TOLERANCE / DF_STEP,
+                                SCALE_TOLERANCE * 2.0, SCALE_TOLERANCE * BINS_PER_OCTAVE / F_BAND)
+
+
+_LEVELS = (R_LEVELS, DF_LEVELS, DF_LEVELS, SPAN_LEVELS, F_LEVELS)
+
+
+def _pack(cells: list[np.ndarray]) -> np.ndarray:
+    h = np.zeros(len(cells[0]), dtype=np.int64)
+    for cell, levels in zip(cells, _LEVELS, strict=True):
+        h = h * levels + np.clip(cell, 0, levels - 1)
+    return h.astype(np.uint32)
+
+
+def hashes(peaks: Peaks, i: np.ndarray, j: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """One uint32 hash per triplet (the cell each feature falls in)."""
+    values, _ = _features(peaks, i, j, k)
+    return _pack([np.floor(v).astype(np.int64) for v in values])
+
+
+def probe_hashes(peaks: Peaks, i: np.ndarray, j: np.ndarray,
+                 k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """All hashes a query triplet may have been indexed under: (row into the triplets, hash).
+
+    A feature within its tolerance of a cell edge also probes the neighbouring cell.
+    """
+    values, tols = _features(peaks, i, j, k)
+    rows = np.arange(len(i))
+    cells = np.stack([np.floor(v) for v in values], axis=1).astype(np.int64)
+    fracs = np.stack([v - np.floor(v) for v in values], axis=1)
+    tol = np.stack([np.broadcast_to(t, len(i)) for t in tols], axis=1)
+    for axis in range(cells.shape[1]):
+        step = np.where(fracs[:, axis] < tol[:, axis], -1,
+                        np.where(fracs[:, axis] > 1 - tol[:, axis], 1, 0))
+        near = np.flatnonzero(step)
+        moved = cells[near].copy()
+        moved[:, axis] += step[near]
+        cells = np.concatenate([cells, moved])
+        rows = np.concatenate([rows, rows[near]])
+        fracs = np.concatenate([fracs, fracs[near]])
+        tol = np.concatenate([tol, tol[near]])
+    return rows, _pack([cells[:, c] for c in range(cells.shape[1])])
+
+
+def to_analysis_rate(y: np.ndarray, sr: int) -> np.ndarray:
+    """Mono float32 at ``SR`` (the landmarks' fixed analysis rate)."""
+    y = np.asarray(y, dtype=np.float32)
+    return y if sr == SR else resample(y, orig_sr=sr, target_sr=SR)
+
+
+def fingerprint(y: np.ndarray, *, sr: int) -> Fingerprint:
+    """Landmarks of a recording: peaks and hashed triplets, at any input rate.
+
+    >>> fp = fingerprint(y, sr=16000)   # doctest: +SKIP
+    >>> len(fp), fp.duration            # doctest: +SKIP
+    (5400, 30.0)
+    """
+    x = to_analysis_rate(y, sr)
+    duration = len(x) / SR
+    peaks = find_peaks(log_spectrogram(x))
+    i, j, k = triplets(peaks)
+    h = hashes(peaks, i, j, k)
+    return Fingerprint(
+        hash=h,
+        t1=peaks.t[i].astype(np.int32),
+        span=(peaks.t[k] - peaks.t[i]).astype(np.int16),
+        f1=peaks.f[i].astype(np.float32),
+        peaks=peaks,
+        duration=duration,
+        triplet_peaks=np.stack([i, j, k], axis=1).astype(np.int32),
+    )
+
+
+def query_probes(fp: Fingerprint) -> tuple[np.ndarray, np.ndarray]:
+    """(triplet row, hash) pairs to look up for a query fingerprint, neighbours included."""
+    if fp.triplet_peaks is None:
+        raise ValueError("this fingerprint was loaded from storage: fingerprint the audio again")
+    tp = fp.triplet_peaks.astype(np.int64)
+    return probe_hashes(fp.peaks, tp[:, 0], tp[:, 1], tp[:, 2])
