@@ -30,6 +30,9 @@ app = typer.Typer(
 )
 speaker_app = typer.Typer(help="Speakers: names and aliases.", no_args_is_help=True)
 app.add_typer(speaker_app, name="speaker")
+index_app = typer.Typer(help="The reuse index: landmark fingerprints of every recording.",
+                        no_args_is_help=True)
+app.add_typer(index_app, name="index")
 
 out = Console(highlight=False, soft_wrap=True)
 if not out.is_terminal:  # pipes and files get whole rows, not 80-column wraps
@@ -326,6 +329,85 @@ def demo(
                       r.codec)
     out.print(table)
     out.print(f"try: .venv/bin/purport show 1 --db {db}")
+
+
+@app.command("match")
+def match_(
+    file: Annotated[Path, typer.Argument(help="The questioned recording (any media file).")],
+    self_: Annotated[bool, typer.Option(
+        "--self", help="Find spans repeated inside this one recording (copy-paste edits).")
+    ] = False,
+    max_false_match: Annotated[float, typer.Option(
+        help="Report matches whose false-match probability is at most this.")] = 1e-3,
+    db: Db = None, json_: Json = False,
+) -> None:
+    """Which seconds of a recording re-use archive recordings, at what speed and pitch."""
+    from purport.reuse import search
+
+    if not 0 < max_false_match <= 1:
+        raise ParameterError("--max-false-match must be in (0, 1]")
+    with _interruptible(), Archive(db) as archive:
+        report = search.match_file(archive, file, self_match=self_,
+                                   max_false_match=max_false_match)
+    if json_:
+        _emit(report.to_dict())
+        return
+    q = report.query
+    known = f", archive recording {q['recording_id']}" if q["recording_id"] else ""
+    out.print(f"query: {q['name']} ({_hms(q['duration'])}, sha256 {q['sha256'][:12]}{known})")
+    if not self_:
+        ref = report.reference
+        excluded = (f" (recording {ref['excluded'][0]}, the query itself, left out)"
+                    if ref["excluded"] else "")
+        out.print(f"searched: {ref['recordings']} archive recordings, {ref['hours']} h{excluded}")
+    out.print(report.summary)
+    for m in sorted(report.matches, key=lambda m: m["query_start"]):
+        source = "earlier in itself" if self_ else f"recording {m['recording_id']} {m['name']}"
+        out.print(f"  query {_hms(m['query_start'])}-{_hms(m['query_end'])}  <-  {source} "
+                  f"{_hms(m['ref_start'])}-{_hms(m['ref_end'])}  time x{m['time_factor']:.3f}  "
+                  f"pitch x{m['pitch_factor']:.3f}  score {m['score']}  "
+                  f"false-match p {m['false_match_probability']:.1e}")
+    out.print(f"method: {report.method}")
+    out.print(f"limits: {report.limits}")
+
+
+@index_app.command("rebuild")
+def index_rebuild(db: Db = None, json_: Json = False) -> None:
+    """Re-fingerprint every recording from its stored file (after a method change)."""
+    from purport.reuse import search
+
+    with _interruptible(), Archive(db) as archive:
+        if err.is_terminal:
+            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                          TimeRemainingColumn(), console=err, transient=True) as bar:
+                task = bar.add_task("fingerprinting", total=None)
+                result = search.rebuild(archive, progress=lambda i, n, name: bar.update(
+                    task, completed=i, total=n, description=name))
+        else:
+            result = search.rebuild(archive)
+    if json_:
+        _emit(result)
+    else:
+        out.print(f"rebuilt the index of {result['recordings']} recordings "
+                  f"({_hms(result['seconds'])} of audio, {result['x_real_time']}x real time)")
+
+
+@index_app.command("stats")
+def index_stats(db: Db = None, json_: Json = False) -> None:
+    """How much the reuse index holds, and its size on disk and in memory per hour."""
+    from purport.reuse import search
+
+    with Archive(db) as archive:
+        data = search.stats(archive)
+    if json_:
+        _emit(data)
+        return
+    for key, value in data.items():
+        if key != "other_methods":
+            out.print(f"{key:31} {value}")
+    for method, row in data["other_methods"].items():
+        out.print(f"stale fingerprints ({method}): {row['recordings']} recordings: "
+                  "run `purport index rebuild`")
 
 
 @app.command()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from purport import media
+from purport import media, reuse
 from purport.archive import AddResult, Archive, Provenance
 from purport.errors import PurportError
 
@@ -24,7 +24,9 @@ def add_files(archive: Archive, paths: Sequence[str | Path], *, role: str | None
     """Decode and file every path, or none: the first bad file rolls the whole batch back.
 
     Re-adding bytes already in the archive merges the new provenance into the existing
-    recording (status "already present") instead of duplicating it.
+    recording (status "already present") instead of duplicating it. Each new recording's
+    landmark fingerprint is stored in the same transaction, so the reuse index never
+    misses a recording the archive holds.
     """
     paths = [Path(p) for p in paths]
     if not paths:
@@ -40,6 +42,8 @@ def add_files(archive: Archive, paths: Sequence[str | Path], *, role: str | None
                 recording, status, merged = archive.add_recording(
                     signal.info, role=role, speaker=speaker, provenance=provenance,
                     copy=copy, notes=notes, txn=txn)
+                if not archive.has_fingerprint(recording.id, reuse.METHOD, txn=txn):
+                    store_fingerprint(archive, recording.id, signal, txn=txn)
             except PurportError as exc:
                 if len(paths) == 1:
                     raise
@@ -50,3 +54,12 @@ def add_files(archive: Archive, paths: Sequence[str | Path], *, role: str | None
             if progress is not None:
                 progress(i, len(paths), path)
     return results
+
+
+def store_fingerprint(archive: Archive, recording_id: int, signal: media.Signal,
+                      txn=None) -> reuse.Fingerprint:
+    """Fingerprint decoded audio and file it for the reuse index."""
+    fp = reuse.fingerprint(signal.y, sr=signal.sr)
+    archive.put_fingerprint(recording_id, method=fp.method, n_hashes=len(fp),
+                            seconds=fp.duration, data=reuse.to_bytes(fp), txn=txn)
+    return fp

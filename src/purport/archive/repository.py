@@ -21,6 +21,7 @@ from purport.archive.model import (
 )
 from purport.archive.schema import (
     ROLES,
+    fingerprints,
     recordings,
     release_recordings,
     releases,
@@ -381,6 +382,52 @@ class Archive:
                        for s in seen],
             releases=[self._release(conn, i) for i in sorted(rel_ids)],
         )
+
+    # -- fingerprints (the reuse index's storage) ---------------------------------
+
+    def put_fingerprint(self, recording_id: int, *, method: str, n_hashes: int,
+                        seconds: float, data: bytes, txn: Transaction | None = None) -> None:
+        """Store (or replace) a recording's landmark fingerprint."""
+        with self._use(txn) as t:
+            t.conn.execute(fingerprints.delete().where(
+                fingerprints.c.recording_id == recording_id))
+            t.conn.execute(fingerprints.insert().values(
+                recording_id=recording_id, method=method, n_hashes=n_hashes,
+                seconds=seconds, data=data, created_at=now()))
+
+    def has_fingerprint(self, recording_id: int, method: str, *,
+                        txn: Transaction | None = None) -> bool:
+        with self._read(txn) as conn:
+            return conn.execute(sa.select(fingerprints.c.recording_id).where(
+                fingerprints.c.recording_id == recording_id,
+                fingerprints.c.method == method)).first() is not None
+
+    def fingerprints(self, method: str) -> Iterator[tuple[int, bytes]]:
+        """(recording id, fingerprint bytes) of every recording fingerprinted by ``method``."""
+        with self.engine.connect() as conn:
+            rows = conn.execution_options(stream_results=True, yield_per=64).execute(
+                sa.select(fingerprints.c.recording_id, fingerprints.c.data)
+                .where(fingerprints.c.method == method).order_by(fingerprints.c.recording_id))
+            for row in rows:
+                yield row.recording_id, bytes(row.data)
+
+    def fingerprint_stats(self) -> list[dict[str, Any]]:
+        """Per method: recordings, hashes, seconds of audio and bytes stored."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(
+                fingerprints.c.method,
+                sa.func.count().label("recordings"),
+                sa.func.coalesce(sa.func.sum(fingerprints.c.n_hashes), 0).label("hashes"),
+                sa.func.coalesce(sa.func.sum(fingerprints.c.seconds), 0.0).label("seconds"),
+                sa.func.coalesce(sa.func.sum(sa.func.length(fingerprints.c.data)), 0)
+                .label("bytes"),
+            ).group_by(fingerprints.c.method)).all()
+        return [dict(r._mapping) for r in rows]
+
+    def delete_fingerprints(self, *, txn: Transaction | None = None) -> int:
+        """Drop every stored fingerprint (before a rebuild); returns how many."""
+        with self._use(txn) as t:
+            return t.conn.execute(fingerprints.delete()).rowcount
 
     # -- releases ---------------------------------------------------------------
 

@@ -122,3 +122,21 @@ release_recordings = sa.Table(
         index=True,
     ),
 )
+
+# One landmark fingerprint per recording (compressed arrays, see purport.reuse.index);
+# ``method`` names the landmark design so a new design can be rebuilt alongside.
+fingerprints = sa.Table(
+    "fingerprints",
+    metadata,
+    sa.Column(
+        "recording_id",
+        sa.Integer,
+        sa.ForeignKey("recordings.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("method", sa.String(40), nullable=False),
+    sa.Column("n_hashes", sa.Integer, nullable=False),
+    sa.Column("seconds", sa.Float, nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)

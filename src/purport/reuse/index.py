@@ -28,6 +28,7 @@ class Index:
         self.span = np.zeros(0, np.int16)
         self.f1 = np.zeros(0, np.float16)
         self.peaks: dict[int, Peaks] = {}
+        self.levels: dict[int, np.ndarray] = {}
         self.durations: dict[int, float] = {}
 
     def __len__(self) -> int:
@@ -43,7 +44,8 @@ class Index:
     @property
     def nbytes(self) -> int:
         peaks = sum(p.t.nbytes + p.f.nbytes for p in self.peaks.values())
-        return int(len(self) * ENTRY_BYTES + peaks)
+        levels = sum(v.nbytes for v in self.levels.values())
+        return int(len(self) * ENTRY_BYTES + peaks + levels)
 
     @property
     def seconds(self) -> float:
@@ -79,6 +81,8 @@ class Index:
         for recording_id, fp in items:
             self.peaks[recording_id] = fp.peaks
             self.durations[recording_id] = fp.duration
+            if fp.level is not None:
+                self.levels[recording_id] = fp.level
 
     def _merge(self, h, rec, t1, span, f1) -> None:
         """Merge a sorted block into the sorted columns in one linear pass."""
@@ -102,6 +106,7 @@ class Index:
             setattr(self, name, getattr(self, name)[keep])
         del self.peaks[recording_id]
         del self.durations[recording_id]
+        self.levels.pop(recording_id, None)
 
     def lookup(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Every (position in ``hashes``, index entry) pair whose hashes are equal."""
@@ -120,6 +125,7 @@ def to_bytes(fp: Fingerprint) -> bytes:
     np.savez_compressed(
         buf, hash=fp.hash, t1=fp.t1, span=fp.span, f1=fp.f1.astype(np.float16),
         peaks_t=fp.peaks.t, peaks_f=fp.peaks.f.astype(np.float16),
+        level=fp.level if fp.level is not None else np.zeros(0, np.uint8),
         duration=np.float64(fp.duration), method=np.array(fp.method))
     return buf.getvalue()
 
@@ -130,4 +136,5 @@ def from_bytes(data: bytes) -> Fingerprint:
         return Fingerprint(
             hash=z["hash"], t1=z["t1"], span=z["span"], f1=z["f1"].astype(np.float32),
             peaks=Peaks(z["peaks_t"], z["peaks_f"].astype(np.float32)),
-            duration=float(z["duration"]), method=str(z["method"]))
+            duration=float(z["duration"]), method=str(z["method"]),
+            level=z["level"] if len(z["level"]) else None)

@@ -1,4 +1,4 @@
-"""Speech landmarks that survive speed, tempo and pitch change: peak triplets on a log-frequency axis.
+"""Speech landmarks that survive speed, tempo and pitch change: peak triplets, log frequency.
 
 A triplet of spectral peaks (t1, F1), (t2, F2), (t3, F3), t1 <= t2 <= t3, is hashed on
 features that a time stretch or a pitch shift leaves alone (Panako's idea, Six & Leman
@@ -83,6 +83,8 @@ class Fingerprint:
     peaks: Peaks
     duration: float
     method: str = METHOD
+    #: loudness per frame, dB below the recording's loudest frame (uint8, 0 = loudest)
+    level: np.ndarray | None = None
     #: (n, 3) peak indices of each triplet; kept for queries, never stored in the archive
     triplet_peaks: np.ndarray | None = None
 
@@ -92,7 +94,7 @@ class Fingerprint:
     @property
     def nbytes(self) -> int:
         arrays = (self.hash, self.t1, self.span, self.f1, self.peaks.t, self.peaks.f)
-        return int(sum(a.nbytes for a in arrays))
+        return int(sum(a.nbytes for a in arrays)) + (0 if self.level is None else self.level.nbytes)
 
 
 def _log_filterbank(n_fft: int = N_FFT, sr: int = SR) -> np.ndarray:
@@ -114,7 +116,8 @@ def _log_filterbank(n_fft: int = N_FFT, sr: int = SR) -> np.ndarray:
             fb[i, k] = 1.0 - (pos - k)
             fb[i, k + 1] = pos - k
         else:
-            w = np.maximum(0.0, np.minimum((fft_freqs - lo) / (fc - lo), (hi - fft_freqs) / (hi - fc)))
+            rise, fall = (fft_freqs - lo) / (fc - lo), (hi - fft_freqs) / (hi - fc)
+            w = np.maximum(0.0, np.minimum(rise, fall))
             fb[i] = w / w.sum()
     return fb
 
@@ -160,12 +163,19 @@ def find_peaks(spec: np.ndarray, *, per_second: int = PEAKS_PER_SECOND) -> Peaks
     # parabolic refinement of the frequency to a fraction of a bin
     f = fi.astype(np.float32)
     inner = (fi > 0) & (fi < n_bins - 1)
-    a, b, c = spec[fi[inner] - 1, ti[inner]], spec[fi[inner], ti[inner]], spec[fi[inner] + 1, ti[inner]]
+    fin, tin = fi[inner], ti[inner]
+    a, b, c = spec[fin - 1, tin], spec[fin, tin], spec[fin + 1, tin]
     denom = a - 2 * b + c
     shift = np.where(np.abs(denom) > 1e-9, 0.5 * (a - c) / np.where(denom == 0, 1, denom), 0.0)
     f[inner] += np.clip(shift, -0.5, 0.5)
     order = np.lexsort((f, ti))
     return Peaks(ti[order].astype(np.int32), f[order].astype(np.float32))
+
+
+def frame_level(spec: np.ndarray) -> np.ndarray:
+    """Per-frame loudness in whole dB below the loudest frame, clipped to 0..100 (uint8)."""
+    power = 10.0 * np.log10(np.mean(10.0 ** (spec / 10.0), axis=0) + 1e-12)
+    return np.clip(np.round(power.max() - power), 0, 100).astype(np.uint8)
 
 
 def triplets(peaks: Peaks) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -269,7 +279,8 @@ def fingerprint(y: np.ndarray, *, sr: int) -> Fingerprint:
     """
     x = to_analysis_rate(y, sr)
     duration = len(x) / SR
-    peaks = find_peaks(log_spectrogram(x))
+    spec = log_spectrogram(x)
+    peaks = find_peaks(spec)
     i, j, k = triplets(peaks)
     h = hashes(peaks, i, j, k)
     return Fingerprint(
@@ -279,6 +290,7 @@ def fingerprint(y: np.ndarray, *, sr: int) -> Fingerprint:
         f1=peaks.f[i].astype(np.float32),
         peaks=peaks,
         duration=duration,
+        level=frame_level(spec),
         triplet_peaks=np.stack([i, j, k], axis=1).astype(np.int32),
     )
 

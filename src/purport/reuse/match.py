@@ -32,6 +32,11 @@ CELL = 32                 # frames (0.51 s) per offset cell
 MIN_SCORE = 5             # inlier triplets for a match at all
 MAX_FALSE_MATCH = 1e-3    # default significance for reporting a match
 SPLIT_GAP = 5.0           # seconds without inliers that split one line into two segments
+LEVEL_TOL = 3.0           # dB: loudness of query and reference frames agree within this,
+LEVEL_SLACK = 0.25        # plus this share of how far below the loudest frame they are
+LEVEL_FLOOR = 50.0        # dB below the loudest frame: quieter counts as equally silent
+LEVEL_RUN = 3             # frames of disagreement that end a span
+EDGE_SNAP = 0.5           # seconds: a span ending this close to the query's edge reaches it
 MIN_SELF_OFFSET = 1.0     # seconds: a repeat inside one recording must be this far away
 
 METHOD_TEXT = (
@@ -43,7 +48,7 @@ METHOD_TEXT = (
     "offset cells searched for this query, corrected for the number of cells.")
 LIMITS_TEXT = (
     "Finds re-used audio, not re-spoken words: the same text read again is not a match. "
-    f"Speed, tempo or pitch changes beyond about {int(round((MAX_TIME_FACTOR - 1) * 100))} % "
+    "Speed, tempo or pitch changes beyond about 13 % "
     "are not searched. Heavy music or noise over the speech, very short re-used spans "
     "(under about 2 s) and non-linear time edits (cuts inside a span) shorten or split "
     "matches. Boundaries are accurate to about a quarter second.")
@@ -92,6 +97,9 @@ def hits(index: Index, query: Fingerprint, *, lookup=None) -> _Hits:
     max_shift = BINS_PER_OCTAVE * np.log2(MAX_PITCH_FACTOR)
     ok = (scale >= 1 / MAX_TIME_FACTOR) & (scale <= MAX_TIME_FACTOR) & (np.abs(shift) <= max_shift)
     trip, epos, scale, shift = trip[ok], epos[ok], scale[ok], shift[ok]
+    # one canonical order, whatever order the lookup returned its hits in
+    order = np.lexsort((index.t1[epos], index.rec[epos], trip))
+    trip, epos, scale, shift = trip[order], epos[order], scale[order], shift[order]
     q_t1 = query.t1[trip].astype(np.float64)
     r_t1 = index.t1[epos].astype(np.float64)
     return _Hits(trip=trip, rec=index.rec[epos].astype(np.int64), q_t1=q_t1, r_t1=r_t1,
@@ -176,13 +184,17 @@ def _confirmed_times(qp: Peaks, rp: Peaks, a: float, b: float, shift: float, lo:
 
 
 def _extend(confirmed: np.ndarray, peaks: np.ndarray, start: float, end: float,
-            n_frames: float) -> tuple[float, float]:
-    """Boundaries of a matched span, in frames, from single-peak confirmations.
+            n_frames: float, q_level: np.ndarray | None = None,
+            r_level: np.ndarray | None = None, a: float = 0.0,
+            b: float = 1.0) -> tuple[float, float]:
+    """Boundaries of a matched span, in frames, from single-peak confirmations and silences.
 
     Grow [start, end] outwards over confirmed query peaks that lie in a run where at least
     40 % of the query's peaks within 0.25 s are confirmed too (chance confirmations are
-    isolated); then put each boundary halfway into the gap before the next unconfirmed
-    query peak (a splice sits in that gap), or at the query's edge when no peak lies beyond.
+    isolated). Then walk on while the loudness contours of query and reference agree
+    (re-used audio carries its pauses and syllables along; a splice breaks the contour).
+    Without loudness data the boundary goes halfway to the
+    next unconfirmed peak. Under ``EDGE_SNAP`` from the query's edge, it reaches the edge.
     """
     half, gap = 0.25 / FRAME, 0.5 / FRAME
     confirmed = np.unique(confirmed)
@@ -204,11 +216,55 @@ def _extend(confirmed: np.ndarray, peaks: np.ndarray, start: float, end: float,
         if t - end > gap or not dense(t):
             break
         end = float(t)
-    before = peaks[peaks < start]
-    after = peaks[peaks > end]
-    start = (start + before[-1]) / 2 if len(before) else 0.0
-    end = (end + after[0]) / 2 if len(after) else n_frames
+    if q_level is not None and r_level is not None:
+        offset = _level_offset(q_level, r_level, a, b, start, end)
+        start = _walk_same_loudness(start, -1, q_level, r_level, a, b, offset)
+        end = _walk_same_loudness(end, 1, q_level, r_level, a, b, offset) + 1
+    else:
+        before, after = peaks[peaks < start], peaks[peaks > end]
+        start = (start + before[-1]) / 2 if len(before) else 0.0
+        end = (end + after[0]) / 2 if len(after) else n_frames
+    if start < EDGE_SNAP / FRAME:
+        start = 0.0
+    if n_frames - end < EDGE_SNAP / FRAME:
+        end = n_frames
     return float(start), float(end)
+
+
+def _walk_same_loudness(frame: float, step: int, q_level: np.ndarray, r_level: np.ndarray,
+                        a: float, b: float, offset: float) -> float:
+    """From a confirmed frame, walk outwards while the loudness of query and reference agree.
+
+    Re-used audio carries its loudness contour (pauses included) along; a splice breaks it.
+    The walk stops after ``LEVEL_RUN`` frames in a row that differ by more than
+    ``LEVEL_TOL`` dB and returns the last agreeing frame.
+    """
+    f, last, bad = int(frame), int(frame), 0
+    while 0 <= f < len(q_level):
+        g = int(round(a + b * f))
+        if not 0 <= g < len(r_level):
+            break
+        q, r = min(float(q_level[f]), LEVEL_FLOOR), min(float(r_level[g]), LEVEL_FLOOR)
+        if abs(q - r - offset) <= LEVEL_TOL + LEVEL_SLACK * min(q, r):
+            last, bad = f, 0
+        else:
+            bad += 1
+            if bad >= LEVEL_RUN:
+                break
+        f += step
+    return float(last)
+
+
+def _level_offset(q_level: np.ndarray, r_level: np.ndarray, a: float, b: float, start: float,
+                  end: float) -> float:
+    """Median loudness difference (query - reference, dB) over the loud frames of a span."""
+    f = np.arange(int(start), int(end) + 1)
+    g = np.round(a + b * f).astype(np.int64)
+    ok = (f < len(q_level)) & (g >= 0) & (g < len(r_level))
+    f, g = f[ok], g[ok]
+    q, r = q_level[f].astype(np.float64), r_level[g].astype(np.float64)
+    loud = (q < 30) & (r < 30)
+    return float(np.median(q[loud] - r[loud])) if loud.sum() >= 5 else 0.0
 
 
 def _segments(q_sorted: np.ndarray) -> list[tuple[int, int]]:
@@ -273,7 +329,6 @@ def match(index: Index, query: Fingerprint, *, max_false_match: float = MAX_FALS
         order_q = np.argsort(h.q_t1[idx], kind="stable")
         idx = idx[order_q]
         q_sorted = h.q_t1[idx]
-        span_sorted = query.span[h.trip[idx]].astype(np.float64)
         for lo, hi in _segments(q_sorted):
             score = len(np.unique(h.trip[idx[lo:hi]]))
             if score < MIN_SCORE:
@@ -281,10 +336,11 @@ def match(index: Index, query: Fingerprint, *, max_false_match: float = MAX_FALS
             fmp = _false_match_probability(score, counts, n_cells, exclude)
             if fmp > max_false_match:
                 continue
-            start, end = q_sorted[lo], float(np.max(q_sorted[lo:hi] + span_sorted[lo:hi]))
+            start, end = q_sorted[lo], q_sorted[hi - 1]  # anchors: a chance third peak may stray
             times, window_peaks = _confirmed_times(query.peaks, index.peaks[rec], a, b, s,
                                                    start - 4 / FRAME, end + 4 / FRAME)
-            start, end = _extend(times, window_peaks, start, end, q_frames)
+            start, end = _extend(times, window_peaks, start, end, q_frames, query.level,
+                                 index.levels.get(rec), a, b)
             n_inside = np.count_nonzero((window_peaks >= start) & (window_peaks <= end))
             confirmed = np.count_nonzero((times >= start) & (times <= end)) / max(n_inside, 1)
             ref_dur = index.durations[rec]

@@ -1,0 +1,145 @@
+"""Reuse against the archive: load the index, match a file, rebuild, and measure the index.
+
+The pure core (landmarks, index, match) knows nothing of storage; this module reads and
+writes fingerprints only through :class:`purport.archive.Archive`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from purport import media
+from purport.archive import Archive
+from purport.errors import ArchiveError, PurportError
+from purport.reuse.index import Index, from_bytes, to_bytes
+from purport.reuse.landmarks import METHOD, fingerprint
+from purport.reuse.match import LIMITS_TEXT, MAX_FALSE_MATCH, METHOD_TEXT, match, match_self
+
+
+@dataclass(frozen=True)
+class ReuseReport:
+    """What ``purport match`` prints: the query, its matches, and how they were found."""
+
+    query: dict[str, Any]
+    matches: list[dict[str, Any]]
+    summary: str
+    method: str = METHOD_TEXT
+    limits: str = LIMITS_TEXT
+    reference: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def load_index(archive: Archive) -> Index:
+    """Every stored fingerprint of the current method, merged into one in-memory index."""
+    index = Index()
+    batch = []
+    for recording_id, data in archive.fingerprints(METHOD):
+        batch.append((recording_id, from_bytes(data)))
+        if len(batch) >= 256:
+            index.add_many(batch)
+            batch = []
+    index.add_many(batch)
+    return index
+
+
+def match_file(archive: Archive, path: str | Path, *, self_match: bool = False,
+               max_false_match: float = MAX_FALSE_MATCH) -> ReuseReport:
+    """Which spans of the file come from archive recordings (or, ``self_match``, from itself)."""
+    signal = media.load(path, sr=16000)
+    query_fp = fingerprint(signal.y, sr=signal.sr)
+    info = signal.info
+    query = {"name": info.name, "sha256": info.sha256, "duration": round(info.duration, 3),
+             "codec": info.codec, "sample_rate": info.sample_rate, "recording_id": None}
+    known = [r for r in archive.recordings() if r.sha256 == info.sha256]
+    if known:
+        query["recording_id"] = known[0].id
+    if self_match:
+        found = match_self(query_fp, max_false_match=max_false_match)
+        matches = [dict(m.to_dict(), recording_id=query["recording_id"], sha256=info.sha256,
+                        name=info.name) for m in found]
+        summary = (f"{len(matches)} span(s) repeat earlier spans of the same recording"
+                   if matches else "no span repeats inside this recording")
+        return ReuseReport(query=query, matches=matches, summary=summary,
+                           reference={"searched": "the query itself"})
+    index = load_index(archive)
+    if query["recording_id"] is not None:
+        index.remove(query["recording_id"])  # the file itself is no evidence of re-use
+    found = match(index, query_fp, max_false_match=max_false_match)
+    by_id = {r.id: r for r in archive.recordings()} if found else {}
+    matches = []
+    for m in found:
+        rec = by_id[m.recording_id]
+        matches.append(dict(m.to_dict(), sha256=rec.sha256, name=rec.name,
+                            speaker=rec.speaker, role=rec.role))
+    reference = {"recordings": len(index.recording_ids), "hours": round(index.seconds / 3600, 3),
+                 "excluded": [query["recording_id"]] if query["recording_id"] else []}
+    if matches:
+        covered = sum(m["query_end"] - m["query_start"] for m in matches)
+        sources = len({m["recording_id"] for m in matches})
+        summary = (f"{len(matches)} span(s) covering {covered:.1f} s of {info.duration:.1f} s "
+                   f"re-use {sources} archive recording(s)")
+    else:
+        summary = (f"nothing in the archive ({reference['recordings']} recordings, "
+                   f"{reference['hours']} h) matches at false-match probability "
+                   f"<= {max_false_match:g}")
+    return ReuseReport(query=query, matches=matches, summary=summary, reference=reference)
+
+
+def rebuild(archive: Archive, *,
+            progress: Callable[[int, int, str], None] | None = None) -> dict[str, Any]:
+    """Re-fingerprint every recording from its stored file, in one transaction."""
+    recordings = archive.recordings()
+    started = time.process_time()
+    seconds = 0.0
+    with archive.transaction() as txn:
+        archive.delete_fingerprints(txn=txn)
+        for i, rec in enumerate(recordings, 1):
+            if not Path(rec.stored_path).is_file():
+                raise ArchiveError(f"recording {rec.id} ({rec.name}): its file "
+                                   f"{rec.stored_path} is gone; nothing was rebuilt")
+            try:
+                signal = media.load(rec.stored_path, sr=16000)
+            except PurportError as exc:
+                raise ArchiveError(f"recording {rec.id} ({rec.name}): {exc}; "
+                                   "nothing was rebuilt") from exc
+            fp = fingerprint(signal.y, sr=signal.sr)
+            archive.put_fingerprint(rec.id, method=fp.method, n_hashes=len(fp),
+                                    seconds=fp.duration, data=to_bytes(fp), txn=txn)
+            seconds += fp.duration
+            if progress is not None:
+                progress(i, len(recordings), rec.name)
+    cpu = time.process_time() - started
+    return {"recordings": len(recordings), "seconds": round(seconds, 1),
+            "cpu_seconds": round(cpu, 2),
+            "x_real_time": round(seconds / cpu, 1) if cpu > 0 else None}
+
+
+def stats(archive: Archive) -> dict[str, Any]:
+    """Size of the index on disk and in memory, per hour of audio, and its load time."""
+    stored = {s["method"]: s for s in archive.fingerprint_stats()}
+    current = stored.get(METHOD, {"recordings": 0, "hashes": 0, "seconds": 0.0, "bytes": 0})
+    started = time.perf_counter()
+    index = load_index(archive)
+    load_seconds = time.perf_counter() - started
+    hours = float(current["seconds"]) / 3600
+    n_recordings = len(archive.recordings())
+    return {
+        "method": METHOD,
+        "recordings": int(current["recordings"]),
+        "recordings_without_fingerprint": n_recordings - int(current["recordings"]),
+        "hours": round(hours, 4),
+        "hashes": int(current["hashes"]),
+        "disk_bytes": int(current["bytes"]),
+        "memory_bytes": index.nbytes,
+        "disk_mb_per_hour": round(current["bytes"] / 1e6 / hours, 3) if hours else None,
+        "memory_mb_per_hour": round(index.nbytes / 1e6 / hours, 3) if hours else None,
+        "hashes_per_second": round(current["hashes"] / (hours * 3600), 1) if hours else None,
+        "load_seconds": round(load_seconds, 3),
+        "other_methods": {k: v for k, v in stored.items() if k != METHOD},
+    }
