@@ -131,10 +131,14 @@ def to_bytes(fp: Fingerprint) -> bytes:
 
 
 def from_bytes(data: bytes) -> Fingerprint:
-    """The inverse of :func:`to_bytes`."""
-    with np.load(io.BytesIO(data)) as z:
-        return Fingerprint(
-            hash=z["hash"], t1=z["t1"], span=z["span"], f1=z["f1"].astype(np.float32),
-            peaks=Peaks(z["peaks_t"], z["peaks_f"].astype(np.float32)),
-            duration=float(z["duration"]), method=str(z["method"]),
-            level=z["level"] if len(z["level"]) else None)
+    """The inverse of :func:`to_bytes`; unreadable bytes raise ParameterError."""
+    try:
+        with np.load(io.BytesIO(data)) as z:
+            level = z["level"] if "level" in z.files and len(z["level"]) else None
+            return Fingerprint(
+                hash=z["hash"], t1=z["t1"], span=z["span"], f1=z["f1"].astype(np.float32),
+                peaks=Peaks(z["peaks_t"], z["peaks_f"].astype(np.float32)),
+                duration=float(z["duration"]), method=str(z["method"]), level=level)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ParameterError(f"unreadable stored fingerprint ({exc}): "
+                             "run `purport index rebuild`") from exc
