@@ -266,3 +266,23 @@ def test_cli_match_prints_the_promised_json(tmp_path, capsys, monkeypatch):
         main(["index", "stats", "--json", "--db", db])
     stats = json.loads(capsys.readouterr().out)
     assert stats["recordings"] == 1 and stats["disk_mb_per_hour"] > 0
+
+
+def test_cached_index_is_used_and_follows_archive_changes(tmp_path):
+    from purport.reuse.search import cache_folder
+
+    db = str(tmp_path / "a.db")
+    with Archive.init(db, store_dir=tmp_path / "s") as archive:
+        ingest.add_files(archive, [demo.data_dir() / FILES[1]], role="reference")
+        first = load_index(archive)
+        assert (cache_folder(archive) / "meta.json").is_file()
+        again = load_index(archive)
+        assert isinstance(again.hash, np.memmap)  # served from the cache
+        assert np.array_equal(again.hash, first.hash) and again.recording_ids == [1]
+        ingest.add_files(archive, [demo.data_dir() / FILES[2]], role="reference")
+        grown = load_index(archive)
+        fresh = load_index(archive, use_cache=False)
+        assert grown.recording_ids == fresh.recording_ids == [1, 2]
+        assert np.array_equal(np.sort(grown.hash), np.sort(fresh.hash))
+        archive.remove_recording(1)
+        assert load_index(archive).recording_ids == [2]

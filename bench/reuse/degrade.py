@@ -190,6 +190,11 @@ def pitch(y: np.ndarray, sr: int, factor: float) -> Audio:
     return peak_guard(fit_length(sox(y, sr, "pitch", f"{cents:.2f}"), len(y))), sr
 
 
+def reverb(y: np.ndarray, sr: int, reverberance: float = 50.0) -> Audio:
+    """Room reverberation (sox ``reverb``, dry + wet), same length as the input."""
+    return peak_guard(fit_length(sox(y, sr, "reverb", f"{reverberance:g}"), len(y))), sr
+
+
 def splice(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Clip `a` followed directly by clip `b` (a compilation edit)."""
     return np.concatenate([a, b]).astype(np.float32)
@@ -203,7 +208,8 @@ class Degradation:
     """A named degradation with its true time and pitch factors.
 
     ``apply(y, sr, rng)`` returns ``(y, sr)``. ``splice`` is the one degradation that takes
-    two sources; the benchmark builds it with :func:`splice` and treats it separately.
+    two sources and ``embed`` the one that wraps new speech around the archive part; the
+    benchmark builds both itself (their ``apply`` is the identity).
     """
 
     name: str
@@ -225,6 +231,7 @@ def _registry() -> dict[str, Degradation]:
         Degradation("mp3-32k", "codec", lambda y, sr, rng: mp3(y, sr, 32)),
         Degradation("opus-16k", "codec", lambda y, sr, rng: opus(y, sr, 16)),
         Degradation("phone-8k", "channel", lambda y, sr, rng: phone(y, sr)),
+        Degradation("reverb-room", "channel", lambda y, sr, rng: reverb(y, sr)),
         Degradation("tone-1k-6dB", "overlay", lambda y, sr, rng: overlay_tone(y, sr, -6.0)),
         Degradation("music-6dB", "overlay", lambda y, sr, rng: overlay_music(y, sr, -6.0, rng)),
         Degradation("music-0dB", "overlay", lambda y, sr, rng: overlay_music(y, sr, 0.0, rng)),
@@ -242,6 +249,7 @@ def _registry() -> dict[str, Degradation]:
     d.append(Degradation("combo-speed+3%-pink10-opus", "combo", _combo,
                          time_factor=1 / 1.03, pitch_factor=1.03))
     d.append(Degradation("splice", "splice", lambda y, sr, rng: (y, sr)))
+    d.append(Degradation("embed", "splice", lambda y, sr, rng: (y, sr)))
     return {x.name: x for x in d}
 
 

@@ -89,7 +89,8 @@ def table(results: dict) -> str:
     head = [f"purport R@{n}s" for n in lengths]
     if base:
         head += [f"fpcalc R@{n}s (cal)" for n in lengths]
-    head += ["loc err s med/p95", "time f. err med", "pitch f. err med", "FP neg purport"]
+    head += ["ref err s med/p95", "query err s med/p95", "time f. err med",
+             "pitch f. err med", "FP neg purport"]
     if base:
         head += ["FP neg fpcalc"]
     lines = ["| degradation | " + " | ".join(head) + " |",
@@ -101,8 +102,7 @@ def table(results: dict) -> str:
             raw = recall_cells(cells, base, deg, lengths)
             cal = recall_cells(cells, "fpcalc-cal", deg, lengths)
             row += [f"{a} ({b})" for a, b in zip(raw, cal, strict=True)]
-        err = p.get("boundary_err", {})
-        row += [f"{num(err.get('median'))} / {num(err.get('p95'))}" if p else "-",
+        row += [_med_p95(p.get("boundary_err")), _med_p95(p.get("query_err")),
                 num(p.get("time_factor_err", {}).get("median"), ".3f"),
                 num(p.get("pitch_factor_err", {}).get("median"), ".3f"),
                 _fp(p)]
@@ -110,6 +110,11 @@ def table(results: dict) -> str:
             row.append(_fp(cells[base].get(deg, {})))
         lines.append(f"| {deg} | " + " | ".join(row) + " |")
     return "\n".join(lines)
+
+
+def _med_p95(q: dict | None) -> str:
+    """'median / p95' of a quantiles dict."""
+    return f"{num(q.get('median'))} / {num(q.get('p95'))}" if q else "-"
 
 
 def _fp(cell: dict) -> str:
@@ -221,8 +226,10 @@ def markdown(results: dict) -> str:
     return "\n\n".join([
         "# Reuse benchmark results",
         "Recall (R@n s: % of n-second queries whose top match is the right recording and "
-        "overlaps the true span; splice: both parts among the matches), boundary error of "
-        "found matches (|ref start error| and |ref end error| pooled, seconds), median "
+        "overlaps the true span; splice: both parts among the matches; fpcalc in brackets: at "
+        "the zero-false-positive BER threshold), boundary errors of found matches in the "
+        "reference (|ref start error| and |ref end error| pooled, seconds) and in the query "
+        "(|query start error|, |query end error|), median "
         "absolute error of the estimated time and pitch factors, and false positives on "
         "negative queries (queries with any match / negative queries). See README.md.",
         table(results),

@@ -81,8 +81,8 @@ def plan_cuts(rows: list[dict], length: int, n: int, seed: int, tag: str) -> lis
 
 
 def make_query(cut: tuple, i: int, kind: str, length: int, deg: degrade.Degradation,
-               folder: Path, seed: int) -> Query:
-    """Read the cut from disk and apply the degradation (or build the splice)."""
+               folder: Path, seed: int, fillers: list[dict]) -> Query:
+    """Read the cut from disk and apply the degradation (or build the splice / embed)."""
     ra, sa, rb, sb = cut
     qid = f"{kind[:3]}-{length}s-{i}"
     if deg.name == "splice":
@@ -92,11 +92,29 @@ def make_query(cut: tuple, i: int, kind: str, length: int, deg: degrade.Degradat
         parts = [Part(ra["id"], 0.0, half, sa, sa + half),
                  Part(rb["id"], half, length, sb, sb + half)]
         return Query(qid, kind, length, deg.name, parts, degrade.splice(ya, yb))
+    if deg.name == "embed":
+        return embed_query(qid, kind, length, ra, sa, folder, fillers,
+                           np.random.default_rng([seed, length, i, 99]))
     y = corpus.read_wav(folder / ra["path"], sa, length)
     rng = np.random.default_rng([seed, length, i, sum(map(ord, deg.name))])
     yq, sr = deg.apply(y, SR, rng)
     parts = [Part(ra["id"], 0.0, length * deg.time_factor, sa, sa + length)]
     return Query(qid, kind, length, deg.name, parts, yq, sr, deg.time_factor, deg.pitch_factor)
+
+
+def embed_query(qid: str, kind: str, length: int, ra: dict, sa: float, folder: Path,
+                fillers: list[dict], rng: np.random.Generator) -> Query:
+    """New speech (from negative recordings) around the middle half: L/4 new, L/2 cut, L/4 new."""
+    quarter = length / 4
+    pieces = []
+    for _ in range(2):
+        row = fillers[int(rng.integers(len(fillers)))]
+        start = float(rng.uniform(0, row["duration"] - quarter))
+        pieces.append(corpus.read_wav(folder / row["path"], start, quarter))
+    middle = corpus.read_wav(folder / ra["path"], sa, 2 * quarter)
+    y = np.concatenate([pieces[0], middle, pieces[1]]).astype(np.float32)
+    parts = [Part(ra["id"], quarter, 3 * quarter, sa, sa + 2 * quarter)]
+    return Query(qid, kind, length, "embed", parts, y)
 
 
 # --- purport -----------------------------------------------------------------------------
@@ -207,7 +225,7 @@ def record(method: str, q: Query, matches: list[dict], timing: dict,
     rec["matches"] = matches[:5]
     if q.kind == "negative":
         rec.update(n_matches=len(matches), found=False, n_wrong=len(matches))
-    elif q.degradation == "splice":
+    elif q.degradation == "splice":  # embed is scored like any single-source query
         rec.update(scoring.score_splice(matches, q.parts))
     else:
         rec.update(scoring.score_single(matches, q.parts[0], q.time_factor, q.pitch_factor))
@@ -247,7 +265,7 @@ def evaluate(args, rows, negatives, folder, p_index, b_index) -> list[dict]:
             for deg in degs:
                 t0 = time.perf_counter()
                 for i, cut in enumerate(cuts):
-                    q = make_query(cut, i, kind, length, deg, folder, args.seed)
+                    q = make_query(cut, i, kind, length, deg, folder, args.seed, negatives)
                     if p_index is not None:
                         records.append(record("purport", q, *run_purport(p_index, q)))
                     if b_index is not None and i < args.baseline_queries_per_cell:

@@ -110,6 +110,8 @@ def aggregate(records: list[dict], method: str, degradations: list[str],
             cell["recall"][length] = float(np.mean([r["found"] for r in sel])) if sel else None
         found = [r for r in pos if r["found"]]
         cell["boundary_err"] = quantiles([r.get(f) for r in found for f in BOUNDARY_FIELDS])
+        cell["query_err"] = quantiles([r.get(f) for r in found for f in ("q_start_err",
+                                                                          "q_end_err")])
         cell["ref_start_err"] = quantiles([r.get("ref_start_err") for r in found])
         cell["ref_end_err"] = quantiles([r.get("ref_end_err") for r in found])
         cell["time_factor_err"] = quantiles([r.get("time_factor_err") for r in found])

@@ -18,6 +18,7 @@ from purport.archive.model import (
     Release,
     Sighting,
     Speaker,
+    iso,
 )
 from purport.archive.schema import (
     ROLES,
@@ -402,14 +403,24 @@ class Archive:
                 fingerprints.c.recording_id == recording_id,
                 fingerprints.c.method == method)).first() is not None
 
-    def fingerprints(self, method: str) -> Iterator[tuple[int, bytes]]:
-        """(recording id, fingerprint bytes) of every recording fingerprinted by ``method``."""
+    def fingerprint_stamps(self, method: str) -> dict[int, str]:
+        """Recording id -> when its fingerprint was stored: what a cached index is checked by."""
         with self.engine.connect() as conn:
-            rows = conn.execution_options(stream_results=True, yield_per=64).execute(
-                sa.select(fingerprints.c.recording_id, fingerprints.c.data)
-                .where(fingerprints.c.method == method).order_by(fingerprints.c.recording_id))
-            for row in rows:
-                yield row.recording_id, bytes(row.data)
+            rows = conn.execute(sa.select(fingerprints.c.recording_id, fingerprints.c.created_at)
+                                .where(fingerprints.c.method == method)).all()
+        return {r.recording_id: iso(r.created_at) for r in rows}
+
+    def fingerprints_of(self, recording_ids: list[int],
+                        method: str) -> Iterator[tuple[int, bytes]]:
+        """Fingerprint bytes of the given recordings only (for an incremental index update)."""
+        with self.engine.connect() as conn:
+            for start in range(0, len(recording_ids), 500):
+                chunk = recording_ids[start:start + 500]
+                rows = conn.execute(sa.select(fingerprints.c.recording_id, fingerprints.c.data)
+                                    .where(fingerprints.c.method == method,
+                                           fingerprints.c.recording_id.in_(chunk)))
+                for row in rows:
+                    yield row.recording_id, bytes(row.data)
 
     def fingerprint_stats(self) -> list[dict[str, Any]]:
         """Per method: recordings, hashes, seconds of audio and bytes stored."""

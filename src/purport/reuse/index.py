@@ -8,6 +8,11 @@ keeps only its peaks and duration (for boundary refinement and the false-match m
 from __future__ import annotations
 
 import io
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
 
 import numpy as np
 
@@ -108,6 +113,50 @@ class Index:
         del self.durations[recording_id]
         self.levels.pop(recording_id, None)
 
+    _COLUMNS = ("hash", "rec", "t1", "span", "f1")
+
+    def save(self, folder: Path, *, stamp: dict) -> None:
+        """Write the index as .npy files (memory-mappable) plus ``stamp``; atomic rename."""
+        folder = Path(folder)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".index-"))
+        ids = self.recording_ids
+        for name in self._COLUMNS:
+            np.save(tmp / f"{name}.npy", getattr(self, name))
+        np.save(tmp / "peaks_t.npy", _cat([self.peaks[r].t for r in ids], np.int32))
+        np.save(tmp / "peaks_f.npy", _cat([self.peaks[r].f for r in ids], np.float32))
+        np.save(tmp / "levels.npy", _cat([self.levels.get(r, np.zeros(0, np.uint8))
+                                         for r in ids], np.uint8))
+        meta = {"stamp": stamp, "ids": ids, "durations": [self.durations[r] for r in ids],
+                "n_peaks": [len(self.peaks[r]) for r in ids],
+                "n_levels": [len(self.levels.get(r, ())) for r in ids]}
+        (tmp / "meta.json").write_text(json.dumps(meta))
+        old = folder.with_name(folder.name + ".old")
+        if folder.exists():
+            os.replace(folder, old)
+        os.replace(tmp, folder)
+        shutil.rmtree(old, ignore_errors=True)
+
+    @classmethod
+    def load(cls, folder: Path) -> tuple[Index, dict]:
+        """An index saved by :meth:`save`, its columns memory-mapped; and its stamp."""
+        folder = Path(folder)
+        meta = json.loads((folder / "meta.json").read_text())
+        index = cls()
+        for name in cls._COLUMNS:
+            setattr(index, name, np.load(folder / f"{name}.npy", mmap_mode="r"))
+        peaks_t, peaks_f = np.load(folder / "peaks_t.npy"), np.load(folder / "peaks_f.npy")
+        levels = np.load(folder / "levels.npy")
+        p0 = l0 = 0
+        for rid, dur, n_p, n_l in zip(meta["ids"], meta["durations"], meta["n_peaks"],
+                                      meta["n_levels"], strict=True):
+            index.peaks[rid] = Peaks(peaks_t[p0:p0 + n_p], peaks_f[p0:p0 + n_p])
+            if n_l:
+                index.levels[rid] = levels[l0:l0 + n_l]
+            index.durations[rid] = dur
+            p0, l0 = p0 + n_p, l0 + n_l
+        return index, meta["stamp"]
+
     def lookup(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Every (position in ``hashes``, index entry) pair whose hashes are equal."""
         lo = np.searchsorted(self.hash, hashes, side="left")
@@ -142,3 +191,7 @@ def from_bytes(data: bytes) -> Fingerprint:
     except (OSError, ValueError, KeyError) as exc:
         raise ParameterError(f"unreadable stored fingerprint ({exc}): "
                              "run `purport index rebuild`") from exc
+
+
+def _cat(arrays: list[np.ndarray], dtype) -> np.ndarray:
+    return np.concatenate(arrays).astype(dtype) if arrays else np.zeros(0, dtype)

@@ -97,13 +97,15 @@ def hits(index: Index, query: Fingerprint, *, lookup=None) -> _Hits:
     max_shift = BINS_PER_OCTAVE * np.log2(MAX_PITCH_FACTOR)
     ok = (scale >= 1 / MAX_TIME_FACTOR) & (scale <= MAX_TIME_FACTOR) & (np.abs(shift) <= max_shift)
     trip, epos, scale, shift = trip[ok], epos[ok], scale[ok], shift[ok]
-    # one canonical order, whatever order the lookup returned its hits in
-    order = np.lexsort((index.t1[epos], index.rec[epos], trip))
-    trip, epos, scale, shift = trip[order], epos[order], scale[order], shift[order]
     q_t1 = query.t1[trip].astype(np.float64)
     r_t1 = index.t1[epos].astype(np.float64)
     return _Hits(trip=trip, rec=index.rec[epos].astype(np.int64), q_t1=q_t1, r_t1=r_t1,
                  scale=scale, shift=shift, offset=r_t1 - q_t1 / scale)
+
+
+def _canonical(h: _Hits, idx: np.ndarray) -> np.ndarray:
+    """Hit indices in one fixed order, whatever order the lookup returned them in."""
+    return idx[np.lexsort((h.r_t1[idx], h.trip[idx]))]
 
 
 def _cells(h: _Hits) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -317,16 +319,16 @@ def match(index: Index, query: Fingerprint, *, max_false_match: float = MAX_FALS
         member = (h.rec == rec) & (np.abs(hit_keys - key) <= 1) & ~used
         if len(np.unique(h.trip[member])) < MIN_SCORE:
             continue
-        idx = np.flatnonzero(member)
+        idx = _canonical(h, np.flatnonzero(member))
         a, b, s, _ = _fit(h.q_t1[idx], h.r_t1[idx], h.shift[idx], h.scale[idx])
         # every unused hit of this recording on the fitted line, not just this cell's
         on_line = ((h.rec == rec) & ~used
                    & (np.abs(h.r_t1 - (a + b * h.q_t1)) <= 2.5) & (np.abs(h.shift - s) <= 2.0))
-        idx = np.flatnonzero(on_line)
+        idx = _canonical(h, np.flatnonzero(on_line))
         if len(np.unique(h.trip[idx])) < MIN_SCORE:
             continue
         used[idx] = True
-        order_q = np.argsort(h.q_t1[idx], kind="stable")
+        order_q = np.argsort(h.q_t1[idx], kind="stable")  # stable: canonical ties
         idx = idx[order_q]
         q_sorted = h.q_t1[idx]
         for lo, hi in _segments(q_sorted):
