@@ -328,7 +328,18 @@ def demo(
                       str(s.released or "") if s else "", (s.outlet or "") if s else "",
                       r.codec)
     out.print(table)
-    out.print(f"try: .venv/bin/purport show 1 --db {db}")
+    from purport.reuse import search
+
+    with Archive(db) as archive:
+        questioned = demo_.data_dir() / "questioned_2024-03-10_telegram.ogg"
+        report = search.match_file(archive, questioned)
+    out.print(f"\nreuse: {questioned.name}: {report.summary}")
+    for m in sorted(report.matches, key=lambda m: m["query_start"]):
+        out.print(f"  query {_hms(m['query_start'])}-{_hms(m['query_end'])}  <-  "
+                  f"{m['name']} {_hms(m['ref_start'])}-{_hms(m['ref_end'])}  "
+                  f"false-match p {m['false_match_probability']:.1e}")
+    out.print(f"\ntry: .venv/bin/purport show 4 --db {db}\n"
+              f"     .venv/bin/purport match {questioned} --db {db}")
 
 
 @app.command("match")
