@@ -9,8 +9,9 @@ from purport import media, reuse
 from purport.archive import AddResult, Archive, Provenance
 from purport.errors import PurportError
 
-#: The rate every question analyses at; decoding at ingest proves the file is usable.
-ANALYSIS_SR = 16000
+#: Ingest decodes straight to the landmarks' rate (decoding proves the file usable, and
+#: FFmpeg's resampler inside the decoder is cheaper than resampling afterwards).
+ANALYSIS_SR = reuse.SR
 
 Progress = Callable[[int, int, Path], None]
 

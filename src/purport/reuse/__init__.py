@@ -6,13 +6,14 @@
 """
 
 from purport.reuse.index import Index, from_bytes, to_bytes
-from purport.reuse.landmarks import METHOD, Fingerprint, fingerprint
+from purport.reuse.landmarks import METHOD, SR, Fingerprint, fingerprint
 from purport.reuse.match import LIMITS_TEXT, METHOD_TEXT, Match, match, match_self
 
 __all__ = [
     "LIMITS_TEXT",
     "METHOD",
     "METHOD_TEXT",
+    "SR",
     "Fingerprint",
     "Index",
     "Match",

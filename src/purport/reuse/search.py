@@ -16,7 +16,7 @@ from purport import media
 from purport.archive import Archive
 from purport.errors import ArchiveError, PurportError
 from purport.reuse.index import Index, from_bytes, to_bytes
-from purport.reuse.landmarks import METHOD, fingerprint
+from purport.reuse.landmarks import METHOD, SR, fingerprint
 from purport.reuse.match import LIMITS_TEXT, MAX_FALSE_MATCH, METHOD_TEXT, match, match_self
 
 
@@ -79,7 +79,7 @@ def load_index(archive: Archive, *, use_cache: bool = True) -> Index:
 def match_file(archive: Archive, path: str | Path, *, self_match: bool = False,
                max_false_match: float = MAX_FALSE_MATCH) -> ReuseReport:
     """Which spans of the file come from archive recordings (or, ``self_match``, from itself)."""
-    signal = media.load(path, sr=16000)
+    signal = media.load(path, sr=SR)
     query_fp = fingerprint(signal.y, sr=signal.sr)
     info = signal.info
     query = {"name": info.name, "sha256": info.sha256, "duration": round(info.duration, 3),
@@ -132,7 +132,7 @@ def rebuild(archive: Archive, *,
                 raise ArchiveError(f"recording {rec.id} ({rec.name}): its file "
                                    f"{rec.stored_path} is gone; nothing was rebuilt")
             try:
-                signal = media.load(rec.stored_path, sr=16000)
+                signal = media.load(rec.stored_path, sr=SR)
             except PurportError as exc:
                 raise ArchiveError(f"recording {rec.id} ({rec.name}): {exc}; "
                                    "nothing was rebuilt") from exc
