@@ -16,12 +16,11 @@ quantisation itself tolerant instead of indexing resampled copies.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import fft, ndimage, signal
-
-from purport.media import resample
 
 #: Analysis rate: the speech band up to 4 kHz.
 SR = 8000
@@ -267,7 +266,10 @@ def probe_hashes(peaks: Peaks, i: np.ndarray, j: np.ndarray,
 def to_analysis_rate(y: np.ndarray, sr: int) -> np.ndarray:
     """Mono float32 at ``SR`` (the landmarks' fixed analysis rate)."""
     y = np.asarray(y, dtype=np.float32)
-    return y if sr == SR else resample(y, orig_sr=sr, target_sr=SR)
+    if sr == SR:
+        return y
+    g = math.gcd(int(sr), SR)
+    return signal.resample_poly(y, SR // g, int(sr) // g).astype(np.float32)
 
 
 def fingerprint(y: np.ndarray, *, sr: int) -> Fingerprint:

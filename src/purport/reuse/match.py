@@ -220,8 +220,10 @@ def _extend(confirmed: np.ndarray, peaks: np.ndarray, start: float, end: float,
         end = float(t)
     if q_level is not None and r_level is not None:
         offset = _level_offset(q_level, r_level, a, b, start, end)
-        start = _walk_same_loudness(start, -1, q_level, r_level, a, b, offset)
-        end = _walk_same_loudness(end, 1, q_level, r_level, a, b, offset) + 1
+        # the query's noise floor: its quietest tenth of frames, a little above
+        floor = min(LEVEL_FLOOR, float(np.percentile(q_level, 90)) - 3.0)
+        start = _walk_same_loudness(start, -1, q_level, r_level, a, b, offset, floor)
+        end = _walk_same_loudness(end, 1, q_level, r_level, a, b, offset, floor) + 1
     else:
         before, after = peaks[peaks < start], peaks[peaks > end]
         start = (start + before[-1]) / 2 if len(before) else 0.0
@@ -234,20 +236,23 @@ def _extend(confirmed: np.ndarray, peaks: np.ndarray, start: float, end: float,
 
 
 def _walk_same_loudness(frame: float, step: int, q_level: np.ndarray, r_level: np.ndarray,
-                        a: float, b: float, offset: float) -> float:
+                        a: float, b: float, offset: float, floor: float) -> float:
     """From a confirmed frame, walk outwards while the loudness of query and reference agree.
 
     Re-used audio carries its loudness contour (pauses included) along; a splice breaks it.
-    The walk stops after ``LEVEL_RUN`` frames in a row that differ by more than
-    ``LEVEL_TOL`` dB and returns the last agreeing frame.
+    Levels are compared on the query's scale (the reference shifted by ``offset``) and
+    clipped at ``floor``, the query's own noise floor, so that noise added to the query
+    does not make its pauses disagree with the reference's. The walk stops after
+    ``LEVEL_RUN`` frames in a row that differ by more than the tolerance and returns the
+    last agreeing frame.
     """
     f, last, bad = int(frame), int(frame), 0
     while 0 <= f < len(q_level):
         g = int(round(a + b * f))
         if not 0 <= g < len(r_level):
             break
-        q, r = min(float(q_level[f]), LEVEL_FLOOR), min(float(r_level[g]), LEVEL_FLOOR)
-        if abs(q - r - offset) <= LEVEL_TOL + LEVEL_SLACK * min(q, r):
+        q, r = min(float(q_level[f]), floor), min(float(r_level[g]) + offset, floor)
+        if abs(q - r) <= LEVEL_TOL + LEVEL_SLACK * min(q, r):
             last, bad = f, 0
         else:
             bad += 1
