@@ -208,15 +208,15 @@ def test_copy_paste_inside_one_recording_is_found_by_self_match(refs):
     assert match_self(fingerprint(cut(y, 0, 20), sr=SR)) == []
 
 
-def test_archive_index_survives_restart_and_follows_add_and_remove(tmp_path):
-    db = str(tmp_path / "a.db")
+def test_archive_index_survives_restart_and_follows_add_and_remove(db_url, tmp_path):
+    db = db_url
     with Archive.init(db, store_dir=tmp_path / "s") as archive:
         ingest.add_files(archive, [demo.data_dir() / FILES[1], demo.data_dir() / FILES[2]],
                          role="reference")
     query = tmp_path / "q.wav"
     y = media.load(demo.data_dir() / FILES[2], sr=SR).y
     _write_wav(query, cut(y, 5.0, 10.0))
-    with Archive(db) as archive:  # a new process would see the same
+    with Archive(db, store_dir=tmp_path / "s") as archive:  # as a new process would
         assert load_index(archive).recording_ids == [1, 2]
         report = match_file(archive, query)
         assert [m["recording_id"] for m in report.matches] == [2]
@@ -268,10 +268,10 @@ def test_cli_match_prints_the_promised_json(tmp_path, capsys, monkeypatch):
     assert stats["recordings"] == 1 and stats["disk_mb_per_hour"] > 0
 
 
-def test_cached_index_is_used_and_follows_archive_changes(tmp_path):
+def test_cached_index_is_used_and_follows_archive_changes(db_url, tmp_path):
     from purport.reuse.search import cache_folder
 
-    db = str(tmp_path / "a.db")
+    db = db_url
     with Archive.init(db, store_dir=tmp_path / "s") as archive:
         ingest.add_files(archive, [demo.data_dir() / FILES[1]], role="reference")
         first = load_index(archive)
