@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,6 +31,9 @@ app = typer.Typer(
 )
 speaker_app = typer.Typer(help="Speakers: names and aliases.", no_args_is_help=True)
 app.add_typer(speaker_app, name="speaker")
+voice_app = typer.Typer(help="Voice: calibrated likelihood ratios that the claimed speaker "
+                        "spoke.", no_args_is_help=True)
+app.add_typer(voice_app, name="voice")
 index_app = typer.Typer(help="The reuse index: landmark fingerprints of every recording.",
                         no_args_is_help=True)
 app.add_typer(index_app, name="index")
@@ -419,6 +423,116 @@ def index_stats(db: Db = None, json_: Json = False) -> None:
     for method, row in data["other_methods"].items():
         out.print(f"stale fingerprints ({method}): {row['recordings']} recordings: "
                   "run `purport index rebuild`")
+
+
+Calib = Annotated[str | None, typer.Option(
+    "--calibration", help="Calibration name (see `purport voice calibrations`) "
+    "[default: purport-default-v1].")]
+
+
+def _print_voice(report, questioned: Path) -> None:
+    net = report.net_speech_seconds
+    out.print(f"questioned: {questioned.name} (net speech {net['questioned']:.1f} s) against "
+              f"{len(report.references)} reference(s) (net speech {net['reference']:.1f} s)")
+    if report.log10_lr is None:
+        out.print(report.verbal)
+    else:
+        lr = 10 ** report.log10_lr
+        lr_text = f"{lr:.3g}" if lr >= 1 else f"1/{1 / lr:.3g}"
+        out.print(f"log10 LR = {report.log10_lr:+.2f} (LR {lr_text}): {report.verbal}")
+    c = report.calibration
+    out.print(f"calibration: {c['name']} ({c['population']}); held-out Cllr {c['cllr']}, "
+              f"EER {c['eer']:.1%}, {c['n_speakers']} speakers")
+    if c.get("notes"):
+        out.print(f"  note: {c['notes']}")
+    for w in report.warnings:
+        out.print(f"warning: {w}")
+    for s in report.segments:
+        flag = "  <- different voice?" if s.different_voice else ""
+        out.print(f"  {_hms(s.start)}-{_hms(s.end)}  log10 LR {s.log10_lr:+.2f}{flag}")
+    out.print(f"method: {report.method}")
+    out.print(f"limits: {report.limits}")
+
+
+@voice_app.command("compare")
+def voice_compare(
+    questioned: Annotated[Path, typer.Argument(help="The questioned recording.")],
+    reference: Annotated[list[Path], typer.Option(
+        "--reference", help="An authenticated recording of the claimed speaker (repeatable).")],
+    calibration: Calib = None, db: Db = None, json_: Json = False,
+) -> None:
+    """Questioned recording against reference files: a calibrated likelihood ratio."""
+    from purport.voice import profiles
+
+    with _interruptible():
+        archive = Archive(db) if calibration else None
+        try:
+            cal = profiles.get_calibration(archive, calibration)
+        finally:
+            if archive is not None:
+                archive.close()
+        report = profiles.compare_files(questioned, reference, cal)
+    if json_:
+        _emit(report.to_dict())
+    else:
+        _print_voice(report, questioned)
+
+
+@voice_app.command("check")
+def voice_check(
+    questioned: Annotated[Path, typer.Argument(help="The questioned recording.")],
+    speaker: Annotated[str, typer.Option(help="The claimed speaker (name or alias).")],
+    calibration: Calib = None, db: Db = None, json_: Json = False,
+) -> None:
+    """Questioned recording against the claimed speaker's references in the archive."""
+    from purport.voice import profiles
+
+    with _interruptible(), Archive(db) as archive:
+        cal = profiles.get_calibration(archive, calibration)
+        report = profiles.check_file(archive, questioned, speaker, cal)
+    if json_:
+        _emit(report.to_dict())
+    else:
+        _print_voice(report, questioned)
+
+
+@voice_app.command("calibrate")
+def voice_calibrate(
+    population: Annotated[Path, typer.Option(
+        help="Folder of speaker folders: DIR/<speaker>/*.wav|mp3|ogg...")],
+    name: Annotated[str, typer.Option(help="Name to file the calibration under.")],
+    description: Annotated[str | None, typer.Option(
+        help="What the population is (language, channel, sex...).")] = None,
+    db: Db = None, json_: Json = False,
+) -> None:
+    """Fit and validate a calibration on your own relevant population, and store it."""
+    from purport.voice import profiles
+
+    with _interruptible(), Archive(db) as archive:
+        cal = profiles.calibrate_population(population, name=name, description=description)
+        archive.put_calibration(cal.name, cal.encoder, cal.to_dict())
+    if json_:
+        _emit(cal.summary())
+    else:
+        out.print(f"stored calibration {cal.name}: {cal.population}; held-out Cllr {cal.cllr}, "
+                  f"Cllr_min {cal.cllr_min}, EER {cal.eer:.1%} ({cal.validation})")
+
+
+@voice_app.command("calibrations")
+def voice_calibrations(db: Db = None, json_: Json = False) -> None:
+    """List the calibrations: purport's default and those fitted on your populations."""
+    from purport.voice import Calibration, default_calibration
+
+    found = [default_calibration()]
+    if db is not None or Path(os.environ.get("PURPORT_DB", "purport.db")).exists():
+        with Archive(db) as archive:
+            found += [Calibration.from_dict(d) for d in archive.calibrations_data()]
+    if json_:
+        _emit([c.summary() for c in found])
+        return
+    for c in found:
+        out.print(f"{c.name}: {c.population} [{c.encoder}]\n  held-out Cllr {c.cllr}, "
+                  f"Cllr_min {c.cllr_min}, EER {c.eer:.1%}, minDCF {c.min_dcf}; {c.validation}")
 
 
 @app.command()

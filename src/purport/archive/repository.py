@@ -22,6 +22,7 @@ from purport.archive.model import (
 )
 from purport.archive.schema import (
     ROLES,
+    calibrations,
     fingerprints,
     recordings,
     release_recordings,
@@ -29,6 +30,7 @@ from purport.archive.schema import (
     sightings,
     speaker_aliases,
     speakers,
+    voice_embeddings,
 )
 from purport.errors import ArchiveError, NotFoundError, ParameterError
 from purport.media import MediaInfo
@@ -439,6 +441,53 @@ class Archive:
         """Drop every stored fingerprint (before a rebuild); returns how many."""
         with self._use(txn) as t:
             return t.conn.execute(fingerprints.delete()).rowcount
+
+    # -- voice: cached embeddings and calibrations ---------------------------------
+
+    def voice_embedding(self, recording_id: int, encoder: str) -> bytes | None:
+        """The cached voice embedding bytes of a recording for an encoder, if any."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(voice_embeddings.c.data).where(
+                voice_embeddings.c.recording_id == recording_id,
+                voice_embeddings.c.encoder == encoder)).first()
+        return bytes(row.data) if row else None
+
+    def put_voice_embedding(self, recording_id: int, encoder: str, data: bytes, *,
+                            txn: Transaction | None = None) -> None:
+        with self._use(txn) as t:
+            t.conn.execute(voice_embeddings.delete().where(
+                voice_embeddings.c.recording_id == recording_id,
+                voice_embeddings.c.encoder == encoder))
+            t.conn.execute(voice_embeddings.insert().values(
+                recording_id=recording_id, encoder=encoder, data=data, created_at=now()))
+
+    def put_calibration(self, name: str, encoder: str, data: dict[str, Any], *,
+                        replace: bool = False, txn: Transaction | None = None) -> None:
+        """Store a fitted calibration under its name (refused if the name is taken)."""
+        with self._use(txn) as t:
+            exists = t.conn.execute(sa.select(calibrations.c.id)
+                                    .where(calibrations.c.name == name)).first()
+            if exists and not replace:
+                raise ArchiveError(f"a calibration named {name!r} exists: choose another name")
+            if exists:
+                t.conn.execute(calibrations.delete().where(calibrations.c.name == name))
+            t.conn.execute(calibrations.insert().values(name=name, encoder=encoder, data=data,
+                                                        created_at=now()))
+
+    def calibration_data(self, name: str) -> dict[str, Any]:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(calibrations.c.data)
+                               .where(calibrations.c.name == name)).first()
+        if row is None:
+            raise NotFoundError(f"no calibration {name!r} in the archive "
+                                "(see `purport voice calibrations`)")
+        return dict(row.data)
+
+    def calibrations_data(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(calibrations.c.data)
+                                .order_by(calibrations.c.name)).all()
+        return [dict(r.data) for r in rows]
 
     # -- releases ---------------------------------------------------------------
 

@@ -140,3 +140,30 @@ fingerprints = sa.Table(
     sa.Column("data", sa.LargeBinary, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+# Voice embeddings of a recording (whole and per window, see purport.voice.profiles),
+# one row per encoder; recomputed when missing, dropped with the recording.
+voice_embeddings = sa.Table(
+    "voice_embeddings",
+    metadata,
+    sa.Column(
+        "recording_id",
+        sa.Integer,
+        sa.ForeignKey("recordings.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("encoder", sa.String(100), primary_key=True),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Score-to-LLR calibrations fitted on a user's population, with their validation figures.
+calibrations = sa.Table(
+    "calibrations",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sa.Column("encoder", sa.String(100), nullable=False),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)

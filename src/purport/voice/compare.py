@@ -1,0 +1,159 @@
+"""Questioned voice against reference voices: calibrated LRs, per window, and consistency."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy.cluster import hierarchy
+
+from purport.voice.calibrate import LN10, Calibration, verbal
+from purport.voice.embed import Embedded
+
+METHOD_TEXT = (
+    "Speech found by WebRTC's voice activity detector; speaker embeddings from {encoder} "
+    "for all the speech and for 3-second speech windows (1.5 s apart); the cosine "
+    "similarity of the questioned embedding to the mean of the reference embeddings "
+    "(weighted by net speech) is turned into a natural-log likelihood ratio by the "
+    "logistic-regression calibration named below, capped at the ends of its fitted range. "
+    "Windows are rated the same way with the calibration's window-level fit; windows are "
+    "clustered (average linkage on cosine distance) and a cluster whose voice the "
+    "calibration rates as a different speaker from the rest is flagged.")
+LIMITS_TEXT = (
+    "A likelihood ratio, not a probability that the claimed speaker spoke: combine it with "
+    "prior odds from the other evidence. Its strength is only as good as the calibration "
+    "population's relevance to this case (language, channel, recording conditions, sex, "
+    "age): with a population that does not resemble the case, the number can mislead. "
+    "Impersonation, voice conversion or synthetic speech of the claimed speaker may score "
+    "as the speaker; a recording re-using authentic speech (see reuse) will score as the "
+    "speaker because it is the speaker. Short, noisy, clipped or codec-mismatched speech "
+    "weakens the comparison (see warnings).")
+
+
+@dataclass(frozen=True)
+class Segment:
+    start: float
+    end: float
+    llr: float
+    log10_lr: float
+    different_voice: bool
+
+
+@dataclass(frozen=True)
+class VoiceReport:
+    """What ``purport voice compare --json`` prints."""
+
+    llr: float | None
+    log10_lr: float | None
+    verbal: str
+    score: float | None
+    calibration: dict[str, Any]
+    net_speech_seconds: dict[str, float]
+    warnings: list[str]
+    segments: list[Segment]
+    consistency: dict[str, Any]
+    references: list[str] = field(default_factory=list)
+    method: str = ""
+    limits: str = LIMITS_TEXT
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / max(float(np.linalg.norm(v)), 1e-9)
+
+
+def profile(references: list[Embedded]) -> np.ndarray:
+    """The reference voice: mean of the references' embeddings, weighted by net speech."""
+    usable = [r for r in references if r.vector.size]
+    if not usable:
+        return np.zeros(0, np.float32)
+    weights = np.array([r.quality.net_speech_seconds for r in usable])
+    return _unit(np.average(np.stack([r.vector for r in usable]), axis=0, weights=weights))
+
+
+def consistency(q: Embedded, calibration: Calibration) -> tuple[np.ndarray, dict[str, Any]]:
+    """Flag windows that cluster apart from the rest and that the calibration calls another voice.
+
+    Returns (flag per window, summary). Two clusters by average linkage on cosine distance;
+    the smaller is flagged when it has at least 2 windows and the window-level LLR of the
+    two cluster centroids favours different speakers.
+    """
+    n = len(q.window_vectors)
+    flags = np.zeros(n, dtype=bool)
+    if n < 4:
+        return flags, {"checked": False, "reason": f"only {n} speech windows (need 4)"}
+    tree = hierarchy.linkage(q.window_vectors, method="average", metric="cosine")
+    labels = hierarchy.fcluster(tree, 2, criterion="maxclust")
+    sizes = {c: int(np.sum(labels == c)) for c in np.unique(labels)}
+    if len(sizes) < 2:
+        return flags, {"checked": True, "different_voice_windows": 0}
+    minority = min(sizes, key=lambda c: (sizes[c], c))
+    a = _unit(q.window_vectors[labels == minority].mean(axis=0))
+    b = _unit(q.window_vectors[labels != minority].mean(axis=0))
+    score = float(a @ b)
+    llr = calibration.window_llr(score)
+    different = sizes[minority] >= 2 and llr < 0
+    if different:
+        flags = labels == minority
+    return flags, {"checked": True, "clusters": sorted(sizes.values(), reverse=True),
+                   "between_cluster_score": round(score, 4),
+                   "between_cluster_log10_lr": round(llr / LN10, 3),
+                   "different_voice_windows": int(flags.sum())}
+
+
+def compare(questioned: Embedded, references: list[Embedded], calibration: Calibration, *,
+            reference_names: list[str] | None = None,
+            codecs: tuple[str, list[str]] | None = None) -> VoiceReport:
+    """The questioned recording against the reference profile, whole and window by window."""
+    warnings = [f"questioned: {w}" for w in questioned.quality.warnings]
+    ref_speech = float(sum(r.quality.net_speech_seconds for r in references))
+    for i, r in enumerate(references):
+        label = reference_names[i] if reference_names else f"reference {i + 1}"
+        warnings += [f"{label}: {w}" for w in r.quality.warnings if "net speech" not in w]
+    if ref_speech < 10:
+        warnings.append(f"references hold only {ref_speech:.1f} s of net speech in all")
+    if questioned.encoder != calibration.encoder:
+        warnings.append(f"calibration {calibration.name} was fitted for encoder "
+                        f"{calibration.encoder}, not {questioned.encoder}: its LRs do not apply")
+    if codecs is not None:
+        q_codec, r_codecs = codecs
+        if r_codecs and q_codec not in r_codecs:
+            warnings.append(f"codec mismatch: questioned is {q_codec}, references are "
+                            f"{', '.join(sorted(set(r_codecs)))}")
+    ref = profile(references)
+    net = {"questioned": questioned.quality.net_speech_seconds, "reference": round(ref_speech, 2)}
+    method = METHOD_TEXT.format(encoder=questioned.encoder)
+    if questioned.vector.size == 0 or ref.size == 0:
+        which = "questioned recording" if questioned.vector.size == 0 else "references"
+        return VoiceReport(llr=None, log10_lr=None,
+                           verbal=f"no comparison: the {which} hold too little speech",
+                           score=None, calibration=calibration.summary(),
+                           net_speech_seconds=net, warnings=warnings, segments=[],
+                           consistency={"checked": False}, references=reference_names or [],
+                           method=method)
+    score = float(questioned.vector @ ref)
+    llr = calibration.llr(score)
+    if score > calibration.score_max or score < calibration.score_min:
+        warnings.append(f"score {score:.3f} lies outside the calibration's range "
+                        f"[{calibration.score_min:.3f}, {calibration.score_max:.3f}]: "
+                        "the LR is capped at the range's end")
+    flags, summary = consistency(questioned, calibration)
+    segments = []
+    for (start, end), vec, flag in zip(questioned.window_times, questioned.window_vectors,
+                                       flags, strict=True):
+        w = calibration.window_llr(float(vec @ ref))
+        segments.append(Segment(start=round(float(start), 2), end=round(float(end), 2),
+                                llr=round(w, 3), log10_lr=round(w / LN10, 3),
+                                different_voice=bool(flag)))
+    if summary.get("different_voice_windows"):
+        spans = [f"{s.start:.1f}-{s.end:.1f} s" for s in segments if s.different_voice]
+        warnings.append("windows that sound like a different voice from the rest: "
+                        + ", ".join(spans))
+    return VoiceReport(
+        llr=round(llr, 4), log10_lr=round(llr / LN10, 4), verbal=verbal(llr / LN10),
+        score=round(score, 4), calibration=calibration.summary(), net_speech_seconds=net,
+        warnings=warnings, segments=segments, consistency=summary,
+        references=reference_names or [], method=method)

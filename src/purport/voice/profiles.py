@@ -1,0 +1,163 @@
+"""Voice against files and against the archive: cached embeddings, speaker profiles, calibrations.
+
+The pure core (embed, calibrate, compare) knows nothing of storage; this module reads and
+writes only through :class:`purport.archive.Archive`. A speaker's profile is derived from
+their reference recordings each time, from per-recording cached embeddings, so adding or
+removing a reference changes the profile at once and nothing stale is kept.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from purport import media
+from purport.archive import Archive, Recording
+from purport.errors import ArchiveError, ParameterError, PurportError
+from purport.voice.calibrate import (
+    Calibration,
+    calibrate,
+    default_calibration,
+    population_scores,
+)
+from purport.voice.compare import VoiceReport, compare
+from purport.voice.embed import Embedded, Encoder, Quality, embed_recording, load_encoder
+
+MEDIA_SUFFIXES = {".wav", ".flac", ".mp3", ".m4a", ".aac", ".ogg", ".opus", ".oga", ".webm",
+                  ".mp4", ".mkv", ".wma", ".amr", ".3gp"}
+
+
+def to_bytes(e: Embedded) -> bytes:
+    buf = io.BytesIO()
+    np.savez_compressed(buf, vector=e.vector, window_times=e.window_times,
+                        window_vectors=e.window_vectors.astype(np.float16),
+                        meta=np.array(json.dumps({"encoder": e.encoder,
+                                                  "quality": e.quality.__dict__})))
+    return buf.getvalue()
+
+
+def from_bytes(data: bytes) -> Embedded:
+    with np.load(io.BytesIO(data)) as z:
+        meta = json.loads(str(z["meta"]))
+        return Embedded(encoder=meta["encoder"], vector=z["vector"],
+                        window_times=z["window_times"],
+                        window_vectors=z["window_vectors"].astype(np.float32),
+                        quality=Quality(**meta["quality"]))
+
+
+def embed_file(path: str | Path, encoder: Encoder | None = None) -> tuple[Embedded, str]:
+    """Decode and embed one media file; also return its codec (for mismatch warnings)."""
+    encoder = encoder or load_encoder()
+    signal = media.load(path, sr=encoder.sr)
+    return embed_recording(signal.y, sr=signal.sr, encoder=encoder), signal.info.codec
+
+
+def recording_embedding(archive: Archive, rec: Recording,
+                        encoder: Encoder | None = None) -> Embedded:
+    """A recording's embedding from the archive's cache, computed and cached when missing."""
+    encoder = encoder or load_encoder()
+    cached = archive.voice_embedding(rec.id, encoder.name)
+    if cached is not None:
+        return from_bytes(cached)
+    if not Path(rec.stored_path).is_file():
+        raise ArchiveError(f"recording {rec.id} ({rec.name}): its file {rec.stored_path} "
+                           "is gone")
+    embedded, _ = embed_file(rec.stored_path, encoder)
+    archive.put_voice_embedding(rec.id, encoder.name, to_bytes(embedded))
+    return embedded
+
+
+def get_calibration(archive: Archive | None, name: str | None) -> Calibration:
+    """The named calibration (from the archive), or purport's default."""
+    default = default_calibration()
+    if name is None or name == default.name:
+        return default
+    if archive is None:
+        raise ParameterError(f"calibration {name!r} lives in an archive: pass --db")
+    return Calibration.from_dict(archive.calibration_data(name))
+
+
+def compare_files(questioned: str | Path, references: list[str | Path],
+                  calibration: Calibration) -> VoiceReport:
+    """The questioned file against reference files, no archive involved."""
+    if not references:
+        raise ParameterError("give at least one --reference file")
+    encoder = load_encoder()
+    q, q_codec = embed_file(questioned, encoder)
+    refs, codecs = zip(*(embed_file(r, encoder) for r in references), strict=True)
+    return compare(q, list(refs), calibration, reference_names=[Path(r).name for r in references],
+                   codecs=(q_codec, list(codecs)))
+
+
+def check_file(archive: Archive, questioned: str | Path, speaker: str,
+               calibration: Calibration) -> VoiceReport:
+    """The questioned file against the claimed speaker's reference recordings in the archive."""
+    who = archive.speaker(speaker)
+    refs = archive.recordings(speaker=who.id, role="reference")
+    if not refs:
+        raise ArchiveError(f"speaker {who.name!r} has no reference recordings: add some with "
+                           f"`purport add FILES --speaker {who.name!r} --role reference`")
+    encoder = load_encoder()
+    q, q_codec = embed_file(questioned, encoder)
+    sha = media.sha256_file(questioned)
+    used = [r for r in refs if r.sha256 != sha]
+    if not used:
+        raise ArchiveError("the questioned file is the speaker's only reference recording")
+    embedded = [recording_embedding(archive, r, encoder) for r in used]
+    report = compare(q, embedded, calibration,
+                     reference_names=[f"recording {r.id} {r.name}" for r in used],
+                     codecs=(q_codec, [r.codec for r in used]))
+    if len(used) < len(refs):
+        report.warnings.append("the questioned file is itself a reference of this speaker: "
+                               "it was left out of the profile")
+    return report
+
+
+def population_files(folder: str | Path) -> dict[str, list[Path]]:
+    """``DIR/<speaker>/*.audio`` as {speaker: files}; refuses layouts it cannot use."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ParameterError(f"{folder}: not a folder of speaker folders")
+    found = {}
+    for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
+        files = sorted(f for f in sub.iterdir() if f.suffix.lower() in MEDIA_SUFFIXES)
+        if files:
+            found[sub.name] = files
+    if len(found) < 2:
+        raise ParameterError(f"{folder}: need at least 2 speaker folders with audio files "
+                             f"(found {len(found)})")
+    if not any(len(f) >= 2 for f in found.values()):
+        raise ParameterError(f"{folder}: need at least one speaker with 2 or more recordings")
+    return found
+
+
+def calibrate_population(folder: str | Path, *, name: str, description: str | None = None,
+                         progress: Callable[[int, int, str], None] | None = None) -> Calibration:
+    """Fit and validate a calibration on the user's own relevant population."""
+    found = population_files(folder)
+    encoder = load_encoder()
+    vectors, speakers, windows = [], [], []
+    total = sum(len(f) for f in found.values())
+    done = 0
+    for speaker, files in found.items():
+        for f in files:
+            try:
+                e, _ = embed_file(f, encoder)
+            except PurportError as exc:
+                raise PurportError(f"population file {f}: {exc}") from exc
+            done += 1
+            if progress:
+                progress(done, total, f.name)
+            if e.vector.size == 0:
+                continue
+            vectors.append(e.vector)
+            speakers.append(speaker)
+            windows.append(e.window_vectors)
+    pairs = population_scores(vectors, speakers, windows)
+    description = description or (f"user population {Path(folder).name}: {len(found)} "
+                                  f"speakers, {len(vectors)} recordings")
+    return calibrate(name=name, encoder=encoder.name, population=description, **pairs)
