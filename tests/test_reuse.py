@@ -141,10 +141,12 @@ def _flat_index(fps: dict[int, object]) -> Index:
 
 
 def _brute_force_lookup(flat: Index):
-    def lookup(hashes):
+    def lookup(hashes, max_count=None):
         q, e = [], []
         for pos, h in enumerate(hashes.tolist()):
             hit = np.flatnonzero(flat.hash == h)
+            if max_count is not None and len(hit) > max_count:
+                continue
             q += [pos] * len(hit)
             e += hit.tolist()
         return np.array(q, dtype=np.int64), np.array(e, dtype=np.int64)

@@ -157,11 +157,20 @@ class Index:
             p0, l0 = p0 + n_p, l0 + n_l
         return index, meta["stamp"]
 
-    def lookup(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Every (position in ``hashes``, index entry) pair whose hashes are equal."""
-        lo = np.searchsorted(self.hash, hashes, side="left")
-        hi = np.searchsorted(self.hash, hashes, side="right")
+    def lookup(self, hashes: np.ndarray, *,
+               max_count: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Every (position in ``hashes``, index entry) pair whose hashes are equal.
+
+        Hashes held more than ``max_count`` times are skipped (see common_hash_limit).
+        """
+        order = np.argsort(hashes, kind="stable")  # sorted needles: cache-friendly search
+        ordered = hashes[order]
+        lo, hi = np.empty(len(hashes), np.int64), np.empty(len(hashes), np.int64)
+        lo[order] = np.searchsorted(self.hash, ordered, side="left")
+        hi[order] = np.searchsorted(self.hash, ordered, side="right")
         counts = hi - lo
+        if max_count is not None:
+            counts = np.where(counts > max_count, 0, counts)
         total = int(counts.sum())
         qpos = np.repeat(np.arange(len(hashes)), counts)
         starts = np.repeat(lo - np.cumsum(counts) + counts, counts)
