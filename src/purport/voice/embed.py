@@ -61,6 +61,18 @@ class ResemblyzerEncoder:
         e = self._encoder.embed_utterance(np.asarray(y, dtype=np.float32))
         return (e / max(np.linalg.norm(e), 1e-9)).astype(np.float32)
 
+    def embed_partials(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One pass over ``y``: whole embedding, 1.6-s partial embeddings, partial centres.
+
+        GE2E embeds an utterance as the mean of overlapping partials anyway; keeping
+        them gives every window's embedding without running the network again.
+        """
+        e, partials, slices = self._encoder.embed_utterance(
+            np.asarray(y, dtype=np.float32), return_partials=True)
+        centres = np.array([(sl.start + min(sl.stop, len(y))) / 2 for sl in slices])
+        return ((e / max(np.linalg.norm(e), 1e-9)).astype(np.float32),
+                np.asarray(partials, dtype=np.float32), centres)
+
 
 @lru_cache(maxsize=4)
 def load_encoder(spec: str | None = None) -> Encoder:
@@ -189,15 +201,29 @@ def embed_recording(y: np.ndarray, *, sr: int, encoder: Encoder | None = None) -
     frames = x[: len(mask) * n].reshape(-1, n)
     speech = frames[mask].reshape(-1)
     d = None
-    if len(speech) >= int(0.5 * encoder.sr):
+    times, vectors = [], []
+    if len(speech) < int(0.5 * encoder.sr):
+        whole = np.zeros(0, np.float32)
+    elif hasattr(encoder, "embed_partials"):
+        whole, partials, centres = encoder.embed_partials(speech)
+        d = len(whole)
+        # partial centres in speech time -> speech-frame positions -> windows of frames
+        centre_frame = np.floor(centres / n).astype(np.int64)
+        speech_frames = np.flatnonzero(mask)
+        for start, end, chosen in windows(mask):
+            lo = np.searchsorted(speech_frames, chosen[0])
+            hi = np.searchsorted(speech_frames, chosen[-1], side="right")
+            inside = (centre_frame >= lo) & (centre_frame < hi)
+            if inside.any():
+                v = partials[inside].mean(axis=0)
+                times.append((start, end))
+                vectors.append((v / max(np.linalg.norm(v), 1e-9)).astype(np.float32))
+    else:
         whole = encoder.embed(speech)
         d = len(whole)
-    else:
-        whole = np.zeros(0, np.float32)
-    times, vectors = [], []
-    for start, end, chosen in windows(mask):
-        times.append((start, end))
-        vectors.append(encoder.embed(frames[chosen].reshape(-1)))
+        for start, end, chosen in windows(mask):
+            times.append((start, end))
+            vectors.append(encoder.embed(frames[chosen].reshape(-1)))
     return Embedded(
         encoder=encoder.name, vector=whole,
         window_times=np.array(times, dtype=np.float64).reshape(-1, 2),
