@@ -226,21 +226,13 @@ def add(
         released=_date(released, "--released"), first_seen=_timestamp(first_seen, "--first-seen"),
     )
     max_bytes = _size(max_size)
-    with _interruptible(), Archive(db, store_dir=store) as archive:
-        if len(files) > 1 and err.is_terminal:
-            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                          TimeRemainingColumn(), console=err, transient=True) as bar:
-                task = bar.add_task("adding", total=len(files))
-                results = ingest.add_files(
-                    archive, files, role=role.value if role else None, speaker=speaker,
-                    provenance=provenance, copy=copy, notes=notes, max_bytes=max_bytes,
-                    max_duration=max_duration,
-                    progress=lambda i, n, p: bar.update(task, completed=i, description=p.name))
-        else:
-            results = ingest.add_files(
-                archive, files, role=role.value if role else None, speaker=speaker,
-                provenance=provenance, copy=copy, notes=notes, max_bytes=max_bytes,
-                max_duration=max_duration)
+    with (_interruptible(), Archive(db, store_dir=store) as archive,
+          _progress("adding", show=len(files) > 1) as progress):
+        results = ingest.add_files(
+            archive, files, role=role.value if role else None, speaker=speaker,
+            provenance=provenance, copy=copy, notes=notes, max_bytes=max_bytes,
+            max_duration=max_duration,
+            progress=progress and (lambda i, n, p: progress(i, n, p.name)))
     if json_:
         _emit([r.to_dict() for r in results])
         return
@@ -391,15 +383,9 @@ def index_rebuild(db: Db = None, json_: Json = False) -> None:
     """Re-fingerprint every recording from its stored file (after a method change)."""
     from purport.reuse import search
 
-    with _interruptible(), Archive(db) as archive:
-        if err.is_terminal:
-            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                          TimeRemainingColumn(), console=err, transient=True) as bar:
-                task = bar.add_task("fingerprinting", total=None)
-                result = search.rebuild(archive, progress=lambda i, n, name: bar.update(
-                    task, completed=i, total=n, description=name))
-        else:
-            result = search.rebuild(archive)
+    with (_interruptible(), Archive(db) as archive,
+          _progress("fingerprinting") as progress):
+        result = search.rebuild(archive, progress=progress)
     if json_:
         _emit(result)
     else:
@@ -541,6 +527,18 @@ def version() -> None:
     from purport.archive.db import head_version
 
     out.print(f"purport {__version__} (archive schema {head_version()})")
+
+
+@contextmanager
+def _progress(what: str, *, show: bool = True) -> Iterator[Any]:
+    """A progress bar on a terminal's stderr: yields ``update(i, n, label)``, or None."""
+    if not (show and err.is_terminal):
+        yield None
+        return
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=err, transient=True) as bar:
+        task = bar.add_task(what, total=None)
+        yield lambda i, n, label: bar.update(task, completed=i, total=n, description=label)
 
 
 @contextmanager

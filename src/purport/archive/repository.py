@@ -270,6 +270,11 @@ class Archive:
                    for k, v in key.items()]
         exists = conn.execute(sa.select(sightings.c.id).where(
             sightings.c.recording_id == recording_id, *clauses)).first()
+        if not exists and not any((p.source_url, p.outlet, p.channel, p.released)):
+            # the same name again with no provenance tells nothing new
+            exists = conn.execute(sa.select(sightings.c.id).where(
+                sightings.c.recording_id == recording_id,
+                sightings.c.original_name == name)).first()
         if exists:
             return False
         conn.execute(sightings.insert().values(
