@@ -69,6 +69,7 @@ class BaselineIndex:
     """All reference fingerprints concatenated, with recording boundaries."""
 
     def __init__(self) -> None:
+        """An empty index."""
         self.parts: list[np.ndarray] = []
         self.ids: list[int] = []
         self._ref: np.ndarray | None = None
@@ -86,6 +87,7 @@ class BaselineIndex:
         return int(sum(p.nbytes for p in self.parts))
 
     def _build(self) -> None:
+        """Concatenate the parts and note where each recording starts."""
         self._ref = np.concatenate(self.parts) if self.parts else np.zeros(0, np.uint32)
         lengths = np.array([len(p) for p in self.parts])
         self._starts = np.concatenate([[0], np.cumsum(lengths)])

@@ -90,6 +90,7 @@ class TextSource:
     """Hands out sentences of one language/pool in order, never the same sentence twice."""
 
     def __init__(self, sentences: list[str], lang: str, seed: int) -> None:
+        """Start at the first sentence; pseudo-words are seeded by `seed` and `lang`."""
         self.sentences = sentences
         self.lang = lang
         self.pos = 0
@@ -191,7 +192,7 @@ def to_16k(src: Path) -> np.ndarray:
     """Convert any WAV to 16 kHz mono float32 with sox."""
     with tempfile.TemporaryDirectory() as tmp:
         dst = Path(tmp) / "out.wav"
-        run(["sox", str(src), "-r", str(SR), "-c", "1", "-b", "16", str(dst)])
+        run(["sox", "-R", str(src), "-r", str(SR), "-c", "1", "-b", "16", str(dst)])
         return read_wav(dst)
 
 

@@ -173,7 +173,7 @@ def speed(y: np.ndarray, sr: int, factor: float) -> Audio:
 
 def sox(y: np.ndarray, sr: int, *effect: str) -> np.ndarray:
     """Run one sox effect over raw float32 samples through pipes."""
-    cmd = ["sox", "-t", "f32", "-r", str(sr), "-c", "1", "-", "-t", "f32", "-", *effect]
+    cmd = ["sox", "-R", "-t", "f32", "-r", str(sr), "-c", "1", "-", "-t", "f32", "-", *effect]
     out = subprocess.run(cmd, input=np.asarray(y, "<f4").tobytes(), capture_output=True,
                          check=True).stdout
     return np.frombuffer(out, dtype="<f4").copy()

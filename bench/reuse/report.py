@@ -136,6 +136,9 @@ def summary(results: dict) -> str:
     row("query latency median / p95, s",
         lambda m: f"{num(ov.get(m, {}).get('latency_median_s'), '.3f')} / "
                   f"{num(ov.get(m, {}).get('latency_p95_s'), '.3f')}")
+    row("of which match() median / p95, s",
+        lambda m: f"{num(ov.get(m, {}).get('match_median_s'), '.3f')} / "
+                  f"{num(ov.get(m, {}).get('match_p95_s'), '.3f')}")
     row("index MB per hour of audio",
         lambda m: num(ing.get(m, {}).get("nbytes", math.nan) / 1e6 / max(hours, 1e-9), ".2f"))
     row("false positives per 1000 negative queries",
@@ -193,6 +196,34 @@ def latency_table(results: dict) -> str:
     return "\n".join(lines)
 
 
+def calibration(results: dict) -> str:
+    """How often chance alone (negative queries) reaches each false-match probability."""
+    cal = results.get("fmp_calibration")
+    if not cal:
+        return "not measured (the matcher has no max_false_match argument)"
+    cells = " | ".join(f"{100 * v:.1f} %" for v in cal["below"].values())
+    head = " | ".join(f"< {k}" for k in cal["below"])
+    return (f"Best candidate of each of {cal['negatives']} negative queries with the matcher's "
+            "significance level opened up (`max_false_match=1`): share whose false-match "
+            "probability falls below each level. Calibrated estimates give about the level "
+            f"itself; smallest seen: {cal['min']:.1e}.\n\n| {head} |\n"
+            + "|---" * len(cal["below"]) + f"|\n| {cells} |")
+
+
+def sweep(results: dict) -> str:
+    """Recall and false positives over the positive / negative queries at other levels."""
+    rows = results.get("fmp_sweep")
+    if not rows:
+        return ""
+    lines = ["If the matcher reported matches up to other false-match probabilities "
+             "(`max_false_match`), from the candidates it rejected (top 3 kept per query):",
+             "", "| max_false_match | recall, all positive cells | false positives |",
+             "|---|---|---|"]
+    lines += [f"| {r['level']:g} | {pct(r['recall'])} % | {r['false_positives']}/"
+              f"{r['negatives']} |" for r in rows]
+    return "\n".join(lines)
+
+
 def describe_match(m: dict) -> str:
     """One match in a few words."""
     fmp = m.get("false_match_probability")
@@ -215,6 +246,8 @@ def failures(results: dict, method: str = "purport") -> str:
             truth = "; ".join(f"rec {t['rec']} ref {t['ref_start']:.1f}-{t['ref_end']:.1f}"
                               for t in r["truth"])
             got = " | ".join(describe_match(m) for m in r["matches"][:2]) or "no match"
+            if not r["matches"] and r.get("candidates"):
+                got += "; best rejected candidate: " + describe_match(r["candidates"][0])
             lines.append(f"- {deg} {r['qid']} ({r['kind']}, truth {truth}): {got}")
         if len(bad) > MAX_FAILURES:
             lines.append(f"- {deg}: ... {len(bad) - MAX_FAILURES} more")
@@ -237,6 +270,31 @@ def markdown(results: dict) -> str:
         summary(results),
         "## Latency by query length",
         latency_table(results),
+        "## purport false-match probability on negatives",
+        calibration(results),
+        sweep(results),
         "## purport failures (first few per degradation)",
         failures(results),
     ]) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Rebuild results.md from a results.json (default: the one next to this file)."""
+    import argparse
+    import json
+    import sys
+
+    sys.path.insert(0, str(HERE))
+    import scoring
+
+    ap = argparse.ArgumentParser(description=main.__doc__)
+    ap.add_argument("results", nargs="?", type=Path, default=HERE / "results.json")
+    args = ap.parse_args(argv)
+    results = json.loads(args.results.read_text())
+    results.setdefault("fmp_sweep", scoring.fmp_sweep(results["records"]))
+    results.setdefault("fmp_calibration", scoring.fmp_calibration(results["records"]))
+    args.results.with_suffix(".md").write_text(markdown(results))
+
+
+if __name__ == "__main__":
+    main()

@@ -189,15 +189,26 @@ def purport_index(rows: list[dict], folder: Path, cache: Path | None) -> tuple[o
     return index, facts
 
 
-def run_purport(index, q: Query) -> tuple[list[dict], dict]:
-    """Fingerprint and match one query, timed."""
+def run_purport(index, q: Query) -> tuple[list[dict], dict, object]:
+    """Fingerprint and match one query, timed; also returns the query fingerprint."""
     fingerprint, _, match = purport_api()
     t0 = time.perf_counter()
     fp = fingerprint(q.y, sr=q.sr)
     t1 = time.perf_counter()
     matches = [scoring.match_dict(m) for m in match(index, fp)]
     t2 = time.perf_counter()
-    return matches, {"latency_s": t2 - t0, "fingerprint_s": t1 - t0, "match_s": t2 - t1}
+    return matches, {"latency_s": t2 - t0, "fingerprint_s": t1 - t0, "match_s": t2 - t1}, fp
+
+
+def purport_candidates(index, fp, limit: int = 3) -> list[dict] | None:
+    """Diagnostics: the best candidates at ``max_false_match=1`` (None if not supported)."""
+    from purport import reuse
+
+    try:
+        found = reuse.match(index, fp, max_false_match=1.0)
+    except TypeError:
+        return None
+    return [scoring.match_dict(m) for m in found[:limit]]
 
 
 def run_fpcalc(index: baseline.BaselineIndex, q: Query) -> tuple[list[dict], dict]:
@@ -229,6 +240,21 @@ def record(method: str, q: Query, matches: list[dict], timing: dict,
         rec.update(scoring.score_splice(matches, q.parts))
     else:
         rec.update(scoring.score_single(matches, q.parts[0], q.time_factor, q.pitch_factor))
+    return rec
+
+
+def purport_record(index, q: Query) -> dict:
+    """Score purport on one query; for negatives and misses, keep the best candidates that
+    the default significance level rejected (how close the call was)."""
+    matches, timing, fp = run_purport(index, q)
+    rec = record("purport", q, matches, timing)
+    if q.kind == "negative" or not rec["found"]:
+        cands = purport_candidates(index, fp)
+        if cands is not None:
+            rec["candidates"] = cands
+            rec["truth_candidate_rank"] = next(
+                (i for i, m in enumerate(cands) if any(scoring.hits_part(m, p)
+                                                        for p in q.parts)), None)
     return rec
 
 
@@ -267,7 +293,7 @@ def evaluate(args, rows, negatives, folder, p_index, b_index) -> list[dict]:
                 for i, cut in enumerate(cuts):
                     q = make_query(cut, i, kind, length, deg, folder, args.seed, negatives)
                     if p_index is not None:
-                        records.append(record("purport", q, *run_purport(p_index, q)))
+                        records.append(purport_record(p_index, q))
                     if b_index is not None and i < args.baseline_queries_per_cell:
                         records.append(record("fpcalc", q, *run_fpcalc(b_index, q),
                                               ber_threshold=args.baseline_ber))
@@ -332,7 +358,8 @@ def select_degradations(spec: str) -> list[str]:
     if spec == "all":
         return list(degrade.DEGRADATIONS)
     wanted = [s.strip() for s in spec.split(",") if s.strip()]
-    names = [n for n, d in degrade.DEGRADATIONS.items() if n in wanted or d.family in wanted]
+    families = {w for w in wanted if w not in degrade.DEGRADATIONS}
+    names = [n for n, d in degrade.DEGRADATIONS.items() if n in wanted or d.family in families]
     unknown = [w for w in wanted if w not in degrade.DEGRADATIONS
                and w not in {d.family for d in degrade.DEGRADATIONS.values()}]
     if unknown:
@@ -392,6 +419,8 @@ def main(argv: list[str] | None = None) -> None:
         "cells": {m: scoring.aggregate(records, m, args.degradations, args.lengths)
                   for m in methods},
         "overall": {m: scoring.overall(records, m) for m in methods},
+        "fmp_calibration": scoring.fmp_calibration(records),
+        "fmp_sweep": scoring.fmp_sweep(records),
         "latency_by_length": {m: scoring.latency_by_length(records, m, args.lengths)
                               for m in methods},
         "records": records,

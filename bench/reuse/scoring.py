@@ -132,7 +132,10 @@ def overall(records: list[dict], method: str) -> dict:
     pos = [r for r in records if r["method"] == method and r["kind"] == "positive"]
     neg = [r for r in records if r["method"] == method and r["kind"] == "negative"]
     lat = [r["latency_s"] for r in pos + neg]
+    match_s = [r["match_s"] for r in pos + neg if "match_s" in r]
     return {
+        "match_median_s": float(np.median(match_s)) if match_s else None,
+        "match_p95_s": float(np.percentile(match_s, 95)) if match_s else None,
         "positives": len(pos),
         "recall": float(np.mean([r["found"] for r in pos])) if pos else None,
         "negatives": len(neg),
@@ -151,4 +154,55 @@ def latency_by_length(records: list[dict], method: str, lengths: list[int]) -> d
                and r["length"] == length]
         if lat:
             out[length] = {"median": float(np.median(lat)), "p95": float(np.percentile(lat, 95))}
+    return out
+
+
+def fmp_calibration(records: list[dict], levels=(1e-4, 1e-3, 1e-2, 1e-1)) -> dict | None:
+    """Share of negative queries whose best candidate (at max_false_match=1) has a
+    false-match probability below each level: a calibrated estimate gives about the level."""
+    best = []
+    for r in records:
+        if r["method"] == "purport" and r["kind"] == "negative" and "candidates" in r:
+            fmps = [c.get("false_match_probability") for c in r["candidates"]]
+            fmps = [f for f in fmps if isinstance(f, float)]
+            best.append(min(fmps) if fmps else 1.0)
+    if not best:
+        return None
+    arr = np.asarray(best)
+    return {"negatives": len(best), "below": {str(x): float(np.mean(arr < x)) for x in levels},
+            "min": float(arr.min())}
+
+
+SWEEP_LEVELS = (1e-3, 1e-2, 0.05, 0.2, 0.5, 1.0)
+
+
+def _matches_at(r: dict, level: float) -> list[dict]:
+    """What the matcher would have returned at ``max_false_match=level`` (from the stored
+    matches and rejected candidates; exact for levels >= the matcher's default)."""
+    pool = r.get("candidates") if "candidates" in r else r["matches"]
+    return [m for m in pool or [] if m.get("false_match_probability", 0.0) <= level]
+
+
+def fmp_sweep(records: list[dict], levels=SWEEP_LEVELS) -> list[dict] | None:
+    """purport recall and false positives if the significance level were each of `levels`."""
+    purport = [r for r in records if r["method"] == "purport"]
+    if not any("candidates" in r for r in purport):
+        return None
+    out = []
+    for level in levels:
+        found, fps, n_pos, n_neg = 0, 0, 0, 0
+        for r in purport:
+            got = _matches_at(r, level)
+            if r["kind"] == "negative":
+                n_neg += 1
+                fps += bool(got)
+                continue
+            n_pos += 1
+            parts = [Part(**t) for t in r["truth"]]
+            if r["degradation"] == "splice":
+                found += score_splice(got, parts)["found"]
+            else:
+                found += bool(got and hits_part(got[0], parts[0]))
+        out.append({"level": level, "recall": found / max(n_pos, 1),
+                    "false_positives": fps, "negatives": n_neg})
     return out
