@@ -345,7 +345,7 @@ def match_(
         "--self", help="Find spans repeated inside this one recording (copy-paste edits).")
     ] = False,
     max_false_match: Annotated[float, typer.Option(
-        help="Report matches whose false-match probability is at most this.")] = 1e-3,
+        help="Report matches whose false-match probability is at most this.")] = 1e-2,
     db: Db = None, json_: Json = False,
 ) -> None:
     """Which seconds of a recording re-use archive recordings, at what speed and pitch."""

@@ -39,7 +39,7 @@ CELL = 32                 # frames (0.51 s) per offset cell
 MIN_SCORE = 5             # inlier triplets for a match at all
 MIN_SPAN = 1.5            # seconds: shorter spans are not reported (a word is not re-use)
 COMMON_HASH_FACTOR = 16   # see common_hash_limit
-MAX_FALSE_MATCH = 1e-3    # default significance for reporting a match
+MAX_FALSE_MATCH = 1e-2    # default significance (the estimate is conservative: bench/reuse)
 SPLIT_GAP = 5.0           # seconds without inliers that split one line into two segments
 LEVEL_TOL = 3.0           # dB: loudness of query and reference frames agree within this,
 LEVEL_SLACK = 0.25        # plus this share of how far below the loudest frame they are
@@ -156,17 +156,16 @@ def _false_match_probability(votes: int, counts: np.ndarray, n_cells: float,
                              exclude: np.ndarray) -> float:
     """P(some cell of pure chance collects >= votes), from this search's other cells.
 
-    The counts of all cells except the candidates' own (``exclude``) give the mean and
-    variance of chance votes per cell (zeros included); a negative binomial with those
+    ``counts`` holds the statistic itself (a cell's votes plus its better neighbour's) for
+    every cell searched; those of all cells but the candidates' own (``exclude``) give its
+    mean and variance under chance (zeros included); a negative binomial with those
     moments (Poisson when not over-dispersed) gives the tail for one cell, and the
-    Sidak correction for ``n_cells`` independent tries gives the search-wide probability.
+    Sidak correction for the number of cells gives the search-wide probability.
     """
     background = counts[~exclude].astype(np.float64)
     n = max(float(len(background)), 1.0)
-    mean = background.sum() / n
+    mean = max(background.sum() / n, 1.0 / n)
     var = (background**2).sum() / n - mean**2
-    # the statistic collects from a cell and its two neighbours
-    mean, var = 3 * max(mean, 1.0 / n), 3 * var
     if var > mean * 1.05:
         p = mean / var
         r = mean * p / (1 - p)
@@ -345,7 +344,7 @@ def match(index: Index, query: Fingerprint, *, max_false_match: float = MAX_FALS
     used = np.zeros(len(h.trip), dtype=bool)
     for c in candidates:
         rec = grid.recording(int(c))
-        if _false_match_probability(int(pooled[c]), counts, n_cells, exclude) > max_false_match:
+        if _false_match_probability(int(pooled[c]), pooled, n_cells, exclude) > max_false_match:
             break  # candidates come strongest first
         member = (np.abs(hit_cells - c) <= 1) & ~used
         if len(np.unique(h.trip[member])) < MIN_SCORE:
@@ -366,7 +365,8 @@ def match(index: Index, query: Fingerprint, *, max_false_match: float = MAX_FALS
             score = len(np.unique(h.trip[idx[lo:hi]]))
             if score < MIN_SCORE:
                 continue
-            fmp = _false_match_probability(score, counts, n_cells, exclude)
+            fmp = _false_match_probability(min(score, int(pooled[c])), pooled, n_cells,
+                                           exclude)
             if fmp > max_false_match:
                 continue
             start, end = q_sorted[lo], q_sorted[hi - 1]  # anchors: a chance third peak may stray

@@ -136,3 +136,92 @@ def _combine(spec_db: np.ndarray, freqs: np.ndarray, nominal: int, top: float) -
     return Trace(t=t, freq=combined, snr_db=combined_snr, nominal=nominal,
                  harmonics=tuple(used), harmonic_snr_db=per_harmonic, roughness=roughness,
                  present=present)
+
+
+@dataclass(frozen=True)
+class Discontinuity:
+    """A place where the hum's phase or frequency jumps: a candidate cut or splice."""
+
+    time: float          # seconds into the recording
+    kind: str            # "phase" or "frequency"
+    strength: float      # radians (phase) or Hz (frequency)
+    significance: float  # jump size over the trace's own robust noise level
+
+
+PHASE_STEP = 0.5       # seconds either side of a candidate phase step
+MIN_PHASE_JUMP = 0.5   # radians at the analysed harmonic
+MIN_SIGNIFICANCE = 8.0
+
+
+def discontinuities(y: np.ndarray, *, sr: int, trace: Trace) -> list[Discontinuity]:
+    """Phase steps and frequency jumps of the hum (Rodriguez, Apolinario & Biscainho 2010).
+
+    The strongest harmonic is isolated by a narrow band-pass, its instantaneous phase
+    compared with the phase the extracted frequency track predicts; a splice shifts the
+    hum's phase at once, a cut of a whole number of cycles leaves it but may leave a
+    frequency step. Steps far above the residual's own noise are reported.
+    """
+    if not trace.present or len(trace) < 4:
+        return []
+    found = _frequency_jumps(trace)
+    h = max(trace.harmonic_snr_db, key=trace.harmonic_snr_db.get)
+    x = to_analysis_rate(y, sr)
+    centre = h * trace.nominal
+    sos = signal.butter(4, [centre - 1.5 * h, centre + 1.5 * h], btype="bandpass", fs=SR,
+                        output="sos")
+    band = signal.sosfiltfilt(sos, x)
+    analytic = signal.hilbert(band)
+    t = np.arange(len(x)) / SR
+    f = np.interp(t, trace.t, np.nan_to_num(trace.freq, nan=float(np.nanmedian(trace.freq))))
+    expected = 2 * np.pi * h * np.cumsum(f) / SR
+    residual = np.unwrap(np.angle(analytic)) - expected
+    # one value per 20 ms, then a two-sided step detector over +-PHASE_STEP
+    step = int(0.02 * SR)
+    r = residual[: len(residual) // step * step].reshape(-1, step).mean(axis=1)
+    w = int(PHASE_STEP / 0.02)
+    if len(r) < 4 * w:
+        return found
+    c = np.cumsum(np.r_[0, r])
+    idx = np.arange(w, len(r) - w)
+    left = (c[idx] - c[idx - w]) / w
+    right = (c[idx + w] - c[idx]) / w
+    jump = right - left
+    noise = 1.4826 * np.median(np.abs(jump - np.median(jump))) + 1e-9
+    peaks, _ = signal.find_peaks(np.abs(jump), distance=2 * w)
+    for p in peaks:
+        size, sig = float(jump[p]), float(abs(jump[p]) / noise)
+        if abs(size) >= MIN_PHASE_JUMP and sig >= MIN_SIGNIFICANCE:
+            found.append(Discontinuity(time=round(float(idx[p] * 0.02), 2), kind="phase",
+                                       strength=round(size, 3), significance=round(sig, 1)))
+    return _merge(sorted(found, key=lambda d: d.time))
+
+
+def _merge(events: list[Discontinuity]) -> list[Discontinuity]:
+    """One event per cluster (a window's length apart): a phase step's time is the sharper
+    one, so it wins; otherwise the most significant frequency step."""
+    groups: list[list[Discontinuity]] = []
+    for e in events:
+        if groups and e.time - groups[-1][-1].time <= WINDOW / 2 + 1:
+            groups[-1].append(e)
+        else:
+            groups.append([e])
+    merged = []
+    for g in groups:
+        phase = [e for e in g if e.kind == "phase"]
+        merged.append(max(phase or g, key=lambda e: e.significance))
+    return merged
+
+
+def _frequency_jumps(trace: Trace) -> list[Discontinuity]:
+    """Second-to-second frequency steps far above the trace's usual wander."""
+    d = np.diff(trace.freq)
+    good = np.isfinite(d)
+    if good.sum() < 4:
+        return []
+    noise = 1.4826 * np.median(np.abs(d[good] - np.median(d[good]))) + 1e-6
+    out = []
+    for i in np.flatnonzero(good & (np.abs(np.nan_to_num(d)) > max(0.01, 10 * noise))):
+        out.append(Discontinuity(time=round(float(trace.t[i] + HOP / 2), 2), kind="frequency",
+                                 strength=round(float(d[i]), 4),
+                                 significance=round(float(abs(d[i]) / noise), 1)))
+    return out
