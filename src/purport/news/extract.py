@@ -1,0 +1,488 @@
+"""One press report -> the facts it states about a purported release, each with its sentence.
+
+Rules over sentences, with vocabularies kept apart (``vocab.py``) and dates resolved
+against the publication date. The traps a careful reader avoids are handled as such:
+caption and "Read more" lines are not the article's own statements; a sentence that
+dates itself to another month or year is about another release; "could not verify"
+counts only when said of this recording.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from purport.errors import ParameterError
+from purport.news.vocab import load_vocabulary
+
+MONTHS = {m.lower(): i for i, m in enumerate(calendar.month_name) if m}
+MONTHS.update({m.lower(): i for i, m in enumerate(calendar.month_abbr) if m})
+WEEKDAYS = [d.lower() for d in calendar.day_name]
+MONTH_RE = r"(?:January|February|March|April|May|June|July|August|September|October|" \
+           r"November|December)"
+WEEKDAY_RE = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
+ABBREVIATIONS = ("Mr.", "Mrs.", "Ms.", "Dr.", "St.", "U.S.", "U.K.", "U.N.", "Jan.", "Feb.",
+                 "Aug.", "Sept.", "Sep.", "Oct.", "Nov.", "Dec.", "Gen.", "Sen.", "Rep.",
+                 "No.", "a.m.", "p.m.", "e.g.", "i.e.", "vs.")
+LINK_LINE = re.compile(r"^\s*(read(\s+more)?\b|related\b|see also\b|watch\b:?|more:|also read)",
+                       re.I)
+CAPTION_LINE = re.compile(r"^\s*(\(?photo\b|image\b|picture\b|file photo|photograph)|"
+                          r"\((ap|afp|reuters|getty)( photo| images)?[^)]*\)\s*$|"
+                          r"\bphoto:\s|\bcredit:\s", re.I)
+BYLINE = re.compile(r"^\s*(by:?\s|ap contributed|reuters contributed|additional reporting|"
+                    r"copyright|all rights reserved)", re.I)
+NOT_VERIFIED = re.compile(
+    r"\b(could not|couldn['’]t|cannot|can['’]t|unable to|were not able to|was not able to|"
+    r"could not be|has not been|have not been|had not been|was not|were not|not been)\s+"
+    r"(independently\s+|immediately\s+)*(verif|confirm|authenticat)", re.I)
+OTHER_TIME = re.compile(rf"\b(in|since|from|last|of)\s+(the\s+)?({MONTH_RE})\b|"
+                        r"\blast year['’]s\b|\b(19|20)\d\d\b|\bprevious(ly)?\b|\bearlier\b|"
+                        r"\bin the past\b|\bformer\b|\bolder\b", re.I)
+
+
+@dataclass(frozen=True)
+class Sentence:
+    text: str
+    own: bool          # the article's own statement (not a caption or a link line)
+    index: int
+
+
+@dataclass
+class Record:
+    """What one report says about one release (the record schema of ``news extract``)."""
+
+    is_release_report: bool = False
+    speaker: str | None = None
+    medium: str | None = None
+    release_date: str | None = None
+    weekday: str | None = None
+    media_outlet: str | None = None
+    channels: list[str] = field(default_factory=list)
+    duration_minutes: float | None = None
+    unverified: bool = False
+    hedges: list[str] = field(default_factory=list)
+    previous_release: dict[str, Any] | None = None
+    other_releases: list[dict[str, Any]] = field(default_factory=list)
+    dating_clues: list[str] = field(default_factory=list)
+    targets: list[str] = field(default_factory=list)
+    calls_to_action: list[str] = field(default_factory=list)
+    context_events: list[str] = field(default_factory=list)
+    quotes: list[str] = field(default_factory=list)
+    evidence: dict[str, Any] = field(default_factory=dict)
+    published: str | None = None
+    outlet: str | None = None
+    title: str | None = None
+    url: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# -- reading ------------------------------------------------------------------------------
+
+def read_article(path: str | Path) -> dict[str, Any]:
+    """Text and metadata of an article file: HTML through trafilatura/htmldate, or text."""
+    path = Path(path)
+    if not path.is_file():
+        raise ParameterError(f"{path}: no such file")
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise ParameterError(f"{path}: empty file")
+    if b"\x00" in raw[:4096]:
+        raise ParameterError(f"{path}: binary data, not an article (text or HTML)")
+    text = raw.decode("utf-8", errors="replace")
+    meta: dict[str, Any] = {"title": None, "published": None, "site": None, "url": None}
+    if path.suffix.lower() in (".html", ".htm") or re.search(r"<(html|body|p|div)\b", text[:5000],
+                                                              re.I):
+        import trafilatura
+        from htmldate import find_date
+
+        body = trafilatura.extract(text, include_comments=False, include_tables=False,
+                                   favor_precision=True)
+        if not body or len(body.split()) < 20:
+            raise ParameterError(f"{path}: no article text found in the HTML")
+        md = trafilatura.extract_metadata(text)
+        meta.update(title=getattr(md, "title", None), site=getattr(md, "sitename", None),
+                    url=getattr(md, "url", None))
+        published = find_date(text, outputformat="%Y-%m-%d", original_date=True)
+        meta["published"] = published
+        text = body
+    if len(text.split()) < 20:
+        raise ParameterError(f"{path}: too short to be an article ({len(text.split())} words)")
+    return {"text": text, **meta}
+
+
+def split_sentences(text: str) -> list[Sentence]:
+    """Sentences of the article; caption, link and byline lines are marked not own."""
+    out: list[Sentence] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or BYLINE.search(line):
+            continue
+        own = not (LINK_LINE.search(line) or CAPTION_LINE.search(line))
+        protected = line
+        for abbr in ABBREVIATIONS:
+            protected = protected.replace(abbr, abbr.replace(".", "\u2024"))
+        parts = re.split(r"(?<=[.!?])[\"”’']?\s+(?=[\"“‘'(]?[A-Z0-9])", protected)
+        for part in parts:
+            part = part.replace("\u2024", ".").strip()
+            if len(part.split()) >= 3:
+                out.append(Sentence(part, own, len(out)))
+    return out
+
+
+# -- dates --------------------------------------------------------------------------------
+
+def resolve_weekday(weekday: str, published: dt.date) -> dt.date:
+    """The latest date on or before ``published`` that falls on ``weekday``."""
+    target = WEEKDAYS.index(weekday.lower())
+    return published - dt.timedelta(days=(published.weekday() - target) % 7)
+
+
+def resolve_month(month: int, before: dt.date, *, year: int | None = None) -> tuple[int, int]:
+    """(year, month) of the latest such month strictly before ``before``'s month."""
+    if year is not None:
+        return year, month
+    y = before.year if month < before.month else before.year - 1
+    return y, month
+
+
+# -- the extractor ------------------------------------------------------------------------
+
+class Extractor:
+    """Extraction with one vocabulary and a list of known speakers (names and aliases)."""
+
+    def __init__(self, *, speakers: dict[str, list[str]] | None = None, vocab: dict | None = None):
+        self.vocab = vocab or load_vocabulary()
+        self.speakers = speakers or {}
+        v = self.vocab
+        self.release_re = re.compile(r"\b(" + "|".join(map(re.escape, v["release_verbs"])) + r")\b",
+                                     re.I)
+        nouns = v["audio_nouns"] + v["video_nouns"] + v["text_nouns"]
+        self.medium_re = re.compile(r"\b(" + "|".join(map(re.escape, nouns)) + r")s?\b", re.I)
+        outlets = sorted(v["media_outlets"], key=len, reverse=True)
+        self.outlet_re = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, outlets)) + r")(?![\w-])",
+                                    re.I)
+
+    # sentences about this release
+    def _release_sentences(self, sents: list[Sentence]) -> tuple[list[Sentence], list[Sentence]]:
+        current, other = [], []
+        for s in sents:
+            t = s.text
+            about_release = (self.release_re.search(t) and self.medium_re.search(t)) or re.search(
+                r"\b(in|according to|said in|says in|states in)\s+(an?|the|his|her|a new)\s+"
+                r"(new\s+)?(purported\s+)?(audio|video|voice|recorded)", t, re.I)
+            if not about_release:
+                continue
+            if not s.own or _dated_elsewhere(t, self._published) or (
+                    OTHER_TIME.search(t) and not re.search(WEEKDAY_RE, t)):
+                other.append(s)
+            else:
+                current.append(s)
+        return current, other
+
+    def _speaker(self, sents: list[Sentence], current: list[Sentence]) -> tuple[str | None, str]:
+        text = " ".join(s.text for s in sents)
+        best, where = None, ""
+        for name, aliases in self.speakers.items():
+            forms = sorted({name, *aliases}, key=len, reverse=True)
+            for f in forms:
+                loose = re.escape(f).replace(r"\-", r"[-\s]").replace(r"\ ", r"[-\s]")
+                m = re.search(rf"(?<![\w-]){loose}(?![\w-])", text, re.I)
+                if m:
+                    hit = next((s.text for s in current + sents if f.lower() in s.text.lower()), "")
+                    if best is None or (current and hit in [c.text for c in current]):
+                        best, where = name, hit
+                    break
+        if best:
+            return best, where
+        # no archive speaker: a capitalised name after a role word, most often mentioned
+        roles = "|".join(self.vocab["speaker_roles"])
+        name_re = re.compile(
+            rf"\b(?:{roles})\s+((?:(?:Abu|Abd|Ibn|Bin|Bint|al|el|ad|as|ash|at|az)[-\s]|"
+            r"[A-Z][\w'’-]+\s){1,4}(?:al-|el-)?[A-Z][\w'’-]+)")
+        counts: dict[str, int] = {}
+        evidence: dict[str, str] = {}
+        for s in sents:
+            for m in name_re.finditer(s.text):
+                n = m.group(1).strip()
+                counts[n] = counts.get(n, 0) + 1
+                evidence.setdefault(n, s.text)
+        if not counts:
+            return None, ""
+        found = max(counts, key=lambda n: (counts[n], len(n.split())))
+        core = re.sub(r"^(al|el)[-\s]", "", found.split()[-1], flags=re.I)
+        # the fullest form of that name anywhere in the article
+        forms = [f.strip() for f in re.findall(
+            rf"((?:(?:Abu|Abd|Abdul|Ibn|Bin|Bint|Umm|[A-Z][a-z]+)[ \t]){{0,3}}"
+            rf"(?:(?:al|el|Al|El)[-\s])?{re.escape(core)})\b", text)]
+        stop = {w.lower() for w in self.vocab["speaker_roles"]} | {
+            "the", "up", "your", "our", "his", "her", "islamic", "state", "group", "isis", "isil",
+            "terror", "militant", "jihadist", "said", "says", "by", "from", "of", "and", "new"}
+        forms = [" ".join(w for w in f.split() if w.lower() not in stop) for f in forms]
+        forms = [_particles(f) for f in forms if f]
+        full = max(forms + [found], key=lambda n: (len(n.split()) >= 2, forms.count(n),
+                                                    len(n.split())))
+        return _particles(full), evidence[found]
+
+    def extract(self, text: str, *, published: dt.date | None = None,
+                outlet: str | None = None, title: str | None = None,
+                url: str | None = None) -> Record:
+        sents = split_sentences(text)
+        if not sents:
+            raise ParameterError("the article holds no sentences")
+        self._published = published
+        rec = Record(published=published.isoformat() if published else None, outlet=outlet,
+                     title=title, url=url)
+        ev = rec.evidence
+        current, other = self._release_sentences(sents)
+        rec.is_release_report = bool(current)
+        if current:
+            ev["is_release_report"] = current[0].text
+        speaker, where = self._speaker(sents, current)
+        if speaker:
+            rec.speaker, ev["speaker"] = speaker, where
+        if not current:
+            return rec
+        joined = " ".join(s.text for s in current)
+        # medium
+        v = self.vocab
+        has = {k: any(re.search(rf"\b{re.escape(w)}s?\b", joined, re.I) for w in v[k])
+               for k in ("audio_nouns", "video_nouns", "text_nouns")}
+        rec.medium = ("video" if has["video_nouns"] and not re.search(r"\baudio\b", joined, re.I)
+                      else "audio" if has["audio_nouns"] else "text" if has["text_nouns"]
+                      else None)
+        if rec.medium:
+            ev["medium"] = next(s.text for s in current if self.medium_re.search(s.text))
+        # weekday and date: the weekday bound most closely to a release verb
+        best = None
+        for s in current:
+            for m in re.finditer(rf"\b({WEEKDAY_RE})\b", s.text):
+                d = self._binding(s.text, m.start())
+                if d is not None and (best is None or d < best[0]):
+                    best = (d, m.group(1), s.text)
+        if best:
+            rec.weekday, ev["weekday"] = best[1], best[2]
+            if published:
+                rec.release_date = resolve_weekday(best[1], published).isoformat()
+                ev["release_date"] = best[2]
+        if rec.release_date is None and published:
+            for s in current:
+                if re.search(r"\b(today|this morning|tonight)\b", s.text, re.I):
+                    rec.release_date, ev["release_date"] = published.isoformat(), s.text
+                elif re.search(r"\byesterday\b", s.text, re.I):
+                    rec.release_date = (published - dt.timedelta(days=1)).isoformat()
+                    ev["release_date"] = s.text
+                if rec.release_date:
+                    rec.weekday = calendar.day_name[
+                        dt.date.fromisoformat(rec.release_date).weekday()]
+                    break
+        # outlet: named in a sentence about this release, never in one about another
+        for s in current:
+            m = self.outlet_re.search(s.text)
+            if m:
+                rec.media_outlet, ev["media_outlet"] = _canonical_outlet(m.group(1), v), s.text
+                break
+        # channels
+        chans = []
+        for s in current + [s for s in sents if s.own and re.search(r"\bposted\b", s.text, re.I)
+                            and not OTHER_TIME.search(s.text)]:
+            for name, words in v["channels"].items():
+                if name not in chans and any(re.search(rf"\b{re.escape(w)}\b", s.text, re.I)
+                                             for w in words):
+                    chans.append(name)
+                    ev.setdefault("channels", []).append(s.text)
+        rec.channels = chans
+        # duration
+        for s in sents:
+            if not s.own or _dated_elsewhere(s.text, published):
+                continue
+            minutes = duration_minutes(s.text)
+            if minutes is not None and (self.medium_re.search(s.text) or "long" in s.text):
+                rec.duration_minutes, ev["duration"] = minutes, s.text
+                break
+        # unverified: said outright, of this recording
+        for s in sents:
+            if s.own and NOT_VERIFIED.search(s.text) and self._about_this(s.text, rec):
+                rec.unverified, ev["unverified"] = True, s.text
+                break
+        # hedges
+        for s in current + [s for s in sents if s.own]:
+            for h in v["hedges"]:
+                if re.search(rf"\b{re.escape(h)}\b", s.text, re.I) and h not in rec.hedges:
+                    rec.hedges.append(h)
+                    ev.setdefault("hedges", []).append(s.text)
+        # the previous release and other releases
+        base = dt.date.fromisoformat(rec.release_date) if rec.release_date else published
+        if base:
+            for s in sents:
+                found = previous_release(s.text, base)
+                if found and s.own:
+                    rec.previous_release, ev["previous_release"] = found, s.text
+                    break
+            for s in other:
+                when = _month_in(s.text, base)
+                if when and (not rec.previous_release or s.text != ev.get("previous_release")):
+                    rec.other_releases.append({"phrase": s.text, "date": when})
+        # what the speech says
+        last = rec.speaker.split()[-1].lower() if rec.speaker else None
+        for s in sents:
+            if not s.own:
+                continue
+            t = s.text
+            quoted = re.findall(r"[“\"]([^”\"]{12,})[”\"]", t)
+            speaks = re.search(r"\b(he|she|said|says|declares|declared|added|states|stated|"
+                               r"urged|urges|called|calls|vowed|warned|dismissed|praised)\b",
+                               t, re.I)
+            attributed = speaks and (last is None or last in t.lower() or
+                                     re.search(r"\b(he|she)\b", t, re.I))
+            if quoted and attributed:
+                rec.quotes.extend(q.strip() for q in quoted)
+            if re.search(r"\b(urged|urging|urges|called on|calls on|called for|calls for|"
+                         r"exhorted|told his followers|told followers)\b", t, re.I) and attributed:
+                rec.calls_to_action.append(t)
+                for m in re.finditer(r"\b(?:attacks?|war|fight|jihad)\s+(?:in|on|against)\s+"
+                                     r"((?:[A-Z][\w'’-]+(?:\s(?:and|&)\s|,\s|\s)?){1,6})", t):
+                    for target in re.split(r",\s|\sand\s", m.group(1)):
+                        target = target.strip(" ,")
+                        if target and target not in rec.targets:
+                            rec.targets.append(target)
+            if attributed and re.search(r"\b(said|says|dismissed|praised|referred|mentioned)\b",
+                                        t, re.I) and re.search(r"[A-Z][a-z]+", t[1:]) and \
+                    not quoted and s not in current:
+                rec.dating_clues.append(t)
+            elif not attributed and re.search(rf"\b({WEEKDAY_RE}|{MONTH_RE})\b", t) and \
+                    s not in current and s not in other:
+                rec.context_events.append(t)
+        return rec
+
+    def _binding(self, text: str, pos: int) -> int | None:
+        """Words between a weekday and the nearest release word, or None when another
+        action (captured, attacked...) sits closer to the weekday than any release word."""
+        words = [(m.start(), m.group(0)) for m in re.finditer(r"[\w'’-]+", text)]
+        at = next(i for i, (start, _) in enumerate(words) if start >= pos)
+        release = [i for i, (_, w) in enumerate(words) if self.release_re.fullmatch(w)
+                   or re.fullmatch(r"(recording|message|audio|video|tape|speech)['’]?s?", w, re.I)
+                   or re.fullmatch(r"(recording|message|audio|video|tape|speech)", w, re.I)]
+        action = [i for i, (_, w) in enumerate(words) if re.fullmatch(
+            r"captured|seized|attacked|killed|stormed|launched|took|fell|bombed|struck|"
+            r"arrested|died|fought|advanced|announced", w, re.I)]
+        if not release:
+            return None
+        d = min(abs(i - at) for i in release)
+        if action and min(abs(i - at) for i in action) < d:
+            return None
+        return d
+
+    def _about_this(self, text: str, rec: Record) -> bool:
+        """Is a "could not verify" sentence about this recording (not another one)?"""
+        mentions = re.search(r"\b(audio|recording|tape|message|voice|speech|authenticity|it)\b",
+                             text, re.I)
+        only_video = re.search(r"\bvideo\b", text, re.I) and rec.medium == "audio" and not \
+            re.search(r"\b(audio|recording|tape|voice)\b", text, re.I)
+        other_only = OTHER_TIME.search(text) and not (
+            rec.weekday and rec.weekday.lower() in text.lower())
+        return bool(mentions) and not only_video and not other_only
+
+
+def _particles(name: str) -> str:
+    """One spelling of Arabic name particles: "Al Baghdadi", "al Baghdadi" -> "al-Baghdadi"."""
+    return re.sub(r"\b(Al|El|al|el)[-\s](?=[A-Z])", lambda m: m.group(1).lower() + "-", name)
+
+
+def _dated_elsewhere(text: str, published: dt.date | None) -> bool:
+    """Does the sentence date itself away from the publication (another month or year)?"""
+    if published is None:
+        return bool(re.search(rf"\b{MONTH_RE}\b|\b(19|20)\d\d\b", text))
+    for m in re.finditer(r"\b(19|20)\d\d\b", text):
+        if int(m.group(0)) != published.year:
+            return True
+    for m in re.finditer(rf"\b({MONTH_RE})\b", text):
+        month = MONTHS[m.group(1).lower()]
+        if month != published.month and not (published.day <= 7 and
+                                              month == (published.month - 2) % 12 + 1):
+            return True
+    return bool(re.search(r"\blast year['’]s\b", text, re.I))
+
+
+def _canonical_outlet(found: str, vocab: dict) -> str:
+    for name in vocab["media_outlets"]:
+        if name.lower() == found.lower():
+            return re.sub(r"\s+(Media|News Agency|Media Center)$", "", name)
+    return found
+
+
+WORD_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+                "eight": 8, "nine": 9, "ten": 10, "fifteen": 15, "twenty": 20, "thirty": 30,
+                "forty": 40, "forty-five": 45, "fifty": 50, "sixty": 60, "ninety": 90}
+
+
+def duration_minutes(text: str) -> float | None:
+    """Length stated in words or digits: "half hour-long" 30, "over 46-minute-long" 46."""
+    t = text.lower()
+    if re.search(r"\b(an? |one )?hour and a half\b", t):
+        return 90.0
+    if re.search(r"\bhalf[- ]an?[- ]hour\b|\bhalf[- ]hour\b", t):
+        return 30.0
+    if re.search(r"\bquarter[- ]of[- ]an[- ]hour\b|\bquarter[- ]hour\b", t):
+        return 15.0
+    m = re.search(r"\b(\d+(?:\.\d+)?)[- ](?:minutes?|mins?)\b", t)
+    if m:
+        return float(m.group(1)) if "." in m.group(1) else int(m.group(1))
+    m = re.search(r"\b(" + "|".join(sorted(WORD_NUMBERS, key=len, reverse=True)) +
+                  r")[- ]minutes?\b", t)
+    if m:
+        return WORD_NUMBERS[m.group(1)]
+    m = re.search(r"\b(\d+)[- ]hours?[- ]long\b", t)
+    if m:
+        return 60 * int(m.group(1))
+    if re.search(r"\b(an|one)[- ]hour[- ]long\b|\bhour-long\b", t):
+        return 60
+    return None
+
+
+def previous_release(text: str, base: dt.date) -> dict[str, Any] | None:
+    """Where a sentence says when the previous message came, with its date resolved."""
+    t = text
+    m = re.search(r"\bfirst\b[^.]{0,80}?\b(?:in|for)\s+(?:a|one|over a|more than a|nearly a|"
+                  r"almost a)\s+year\b", t, re.I)
+    if m:
+        return {"phrase": m.group(0), "date": (base - dt.timedelta(days=365)).isoformat()[:7],
+                "precision": "about a year before"}
+    m = re.search(rf"\bfirst\b[^.]{{0,80}}?\bsince\s+(?:last\s+)?({MONTH_RE})(?:\s+(\d{{4}})|"
+                  r"\s+(last year))?", t, re.I)
+    if m:
+        month = MONTHS[m.group(1).lower()]
+        year = int(m.group(2)) if m.group(2) else (base.year - 1 if m.group(3) else None)
+        y, mo = resolve_month(month, base, year=year)
+        return {"phrase": m.group(0), "date": f"{y:04d}-{mo:02d}", "precision": "month"}
+    m = re.search(rf"\b(?:last|previous|latest|most recent)\b[^.]{{0,60}}?\b(?:message|recording|"
+                  rf"audio|speech|video|statement|appearance)\b[^.]{{0,60}}?\b(?:in|on)\s+"
+                  rf"({MONTH_RE})(?:\s+(\d{{4}}))?", t, re.I)
+    if m:
+        month = MONTHS[m.group(1).lower()]
+        y, mo = resolve_month(month, base, year=int(m.group(2)) if m.group(2) else None)
+        return {"phrase": m.group(0), "date": f"{y:04d}-{mo:02d}", "precision": "month"}
+    m = re.search(rf"^\s*In\s+({MONTH_RE})(?:\s+(\d{{4}}))?,[^.]*\b(issued|released|published|"
+                  r"put out)\b[^.]*\b(audio|recording|message|video|speech)\b", t)
+    if m:
+        month = MONTHS[m.group(1).lower()]
+        y, mo = resolve_month(month, base, year=int(m.group(2)) if m.group(2) else None)
+        return {"phrase": m.group(0), "date": f"{y:04d}-{mo:02d}", "precision": "month"}
+    return None
+
+
+def _month_in(text: str, base: dt.date) -> str | None:
+    m = re.search(rf"\b({MONTH_RE})(?:\s+(\d{{1,2}}))?(?:,?\s+(\d{{4}}))?", text)
+    if m:
+        y, mo = resolve_month(MONTHS[m.group(1).lower()], base,
+                              year=int(m.group(3)) if m.group(3) else None)
+        return f"{y:04d}-{mo:02d}"
+    m = re.search(r"\blast year\b", text, re.I)
+    if m:
+        return f"{base.year - 1:04d}"
+    return None
