@@ -34,6 +34,9 @@ app.add_typer(speaker_app, name="speaker")
 voice_app = typer.Typer(help="Voice: calibrated likelihood ratios that the claimed speaker "
                         "spoke.", no_args_is_help=True)
 app.add_typer(voice_app, name="voice")
+news_app = typer.Typer(help="Press reports: the facts each states about a release.",
+                       no_args_is_help=True)
+app.add_typer(news_app, name="news")
 grid_app = typer.Typer(help="Grid-frequency logs that ENF traces are placed in.",
                        no_args_is_help=True)
 app.add_typer(grid_app, name="grid")
@@ -614,6 +617,94 @@ def when(
                       f"(similarity {ev['similarity']}, keywords {ev['keywords']})")
     out.print(f"method: {e['method']}")
     out.print(f"limits: {e['limits']}")
+
+
+@news_app.command("extract")
+def news_extract(
+    file: Annotated[Path, typer.Argument(help="An article: HTML or plain text.")],
+    published: Annotated[str | None, typer.Option(
+        help="Publication date YYYY-MM-DD (read from HTML when not given).")] = None,
+    outlet: Annotated[str | None, typer.Option(help="The newspaper or site.")] = None,
+    url: Annotated[str | None, typer.Option(help="Where the article was published.")] = None,
+    db: Db = None, json_: Json = False,
+) -> None:
+    """Extract one article's record (nothing is stored); speakers resolve against --db."""
+    from purport.news import record as news
+
+    archive = Archive(db) if db or Path(os.environ.get("PURPORT_DB", "purport.db")).exists() \
+        else None
+    try:
+        rec = news.extract_file(file, published=published, outlet=outlet, url=url,
+                                archive=archive)
+    finally:
+        if archive is not None:
+            archive.close()
+    if json_:
+        _emit(rec.to_dict())
+        return
+    for key, value in rec.to_dict().items():
+        if key not in ("evidence",) and value not in (None, [], {}, ""):
+            out.print(f"{key:18} {value}")
+    for key, sentence in rec.evidence.items():
+        out.print(f"  evidence {key}: {sentence}")
+
+
+@news_app.command("add")
+def news_add(
+    files: Annotated[list[Path], typer.Argument(help="Article files or folders of them.")],
+    meta: Annotated[Path | None, typer.Option(
+        help="JSON: file name -> {published, outlet, url}.")] = None,
+    db: Db = None, json_: Json = False,
+) -> None:
+    """Extract and file articles: each report is linked to the release it reports."""
+    from purport.news import record as news
+
+    with _interruptible(), Archive(db) as archive:
+        results = news.add_reports(archive, files, meta=meta)
+    if json_:
+        _emit(results)
+        return
+    for r in results:
+        what = (f"release {r['release_id']} of {r['speaker']} on {r['release_date']}"
+                if r["release_id"] else "no release" if not r["is_release_report"]
+                else "a release without a resolvable date or speaker")
+        out.print(f"{r['status']:15} report {r['report_id']} {r['file']}: {what}")
+
+
+@app.command("record")
+def record_(
+    speaker: Annotated[str, typer.Argument(help="The speaker (name or alias).")],
+    html: Annotated[Path | None, typer.Option(
+        "--html", help="Also write the record as a self-contained HTML page here.")] = None,
+    db: Db = None, json_: Json = False,
+) -> None:
+    """The speaker's timeline of releases, with their reports, recordings and checks."""
+    from purport.news import record as news
+
+    with Archive(db) as archive:
+        data = news.record(archive, speaker)
+    if html is not None:
+        html.write_text(news.record_html(data))
+    if json_:
+        _emit(data)
+        return
+    out.print(f"record of {data['speaker']}: {len(data['releases'])} releases")
+    for r in data["releases"]:
+        gap = f", {r['gap_days']} days after the previous" if r["gap_days"] is not None else ""
+        facts = ", ".join(str(x) for x in (r["medium"], r["media_outlet"],
+                                           ", ".join(r["channels"]) or None,
+                                           f"{r['duration_minutes']:g} min"
+                                           if r["duration_minutes"] else None) if x)
+        out.print(f"{r['date']} {r['weekday']}: {facts or 'no details'}{gap}")
+        for p in r["reports"]:
+            out.print(f"    report: {p['outlet'] or p['name']} ({p['published']})"
+                      f"{', could not verify' if p['unverified'] else ''}")
+        for x in r["recordings"]:
+            out.print(f"    recording {x['recording_id']}: {x['name']}")
+        for c in r["checks"]:
+            out.print(f"    check: {c}")
+    if html is not None:
+        out.print(f"wrote {html}")
 
 
 @app.command()

@@ -78,6 +78,9 @@ class Release(_Dict):
     title: str | None
     notes: str | None
     recording_ids: list[int] = field(default_factory=list)
+    medium: str | None = None
+    duration_minutes: float | None = None
+    report_ids: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from purport.archive.schema import (
     recordings,
     release_recordings,
     releases,
+    reports,
     sightings,
     speaker_aliases,
     speakers,
@@ -524,6 +525,82 @@ class Archive:
             out.append(d)
         return out
 
+    # -- press reports -------------------------------------------------------------
+
+    def add_report(self, *, sha256: str, name: str, facts: dict[str, Any],
+                   is_release_report: bool, speaker: str | int | None = None,
+                   url: str | None = None, outlet: str | None = None,
+                   published: dt.date | None = None, title: str | None = None,
+                   txn: Transaction | None = None) -> tuple[int, bool]:
+        """File a report's facts (the same text again is not filed twice): (id, created)."""
+        with self._use(txn) as t:
+            row = t.conn.execute(sa.select(reports.c.id)
+                                 .where(reports.c.sha256 == sha256)).first()
+            if row:
+                return row.id, False
+            speaker_id = self._speaker_id(t.conn, speaker) if speaker is not None else None
+            rid = t.conn.execute(reports.insert().values(
+                sha256=sha256, name=name, url=url, outlet=outlet, published=published,
+                title=title, speaker_id=speaker_id, is_release_report=is_release_report,
+                facts=facts, created_at=now())).inserted_primary_key[0]
+            return rid, True
+
+    def file_report_release(self, report_id: int, *, speaker: str | int, date: dt.date,
+                            medium: str | None, outlet: str | None, channels: list[str],
+                            duration_minutes: float | None, window_days: int = 1,
+                            txn: Transaction | None = None) -> tuple[int, bool]:
+        """Link a report to its release: the speaker's release within ``window_days`` of
+        ``date`` (and of the same medium when both are known), or a new one.
+
+        Reports of one release from outlets in different time zones differ by a day at most;
+        releases a few days apart stay apart. Returns (release id, created).
+        """
+        with self._use(txn) as t:
+            speaker_id = self._speaker_id(t.conn, speaker)
+            rows = t.conn.execute(sa.select(releases).where(
+                releases.c.speaker_id == speaker_id,
+                releases.c.date >= date - dt.timedelta(days=window_days),
+                releases.c.date <= date + dt.timedelta(days=window_days))).all()
+            rows = [r for r in rows if not (medium and r.medium and r.medium != medium)]
+            rows.sort(key=lambda r: abs((r.date - date).days))
+            if rows:
+                row, created = rows[0], False
+                values: dict[str, Any] = {}
+                if outlet and not row.outlet:
+                    values["outlet"] = outlet
+                if medium and not row.medium:
+                    values["medium"] = medium
+                if duration_minutes and not row.duration_minutes:
+                    values["duration_minutes"] = duration_minutes
+                merged = list(row.channels or [])
+                merged += [c for c in channels if c not in merged]
+                if merged != list(row.channels or []):
+                    values["channels"] = merged
+                if values:
+                    t.conn.execute(releases.update().where(releases.c.id == row.id)
+                                   .values(**values))
+                release_id = row.id
+            else:
+                created = True
+                release_id = t.conn.execute(releases.insert().values(
+                    speaker_id=speaker_id, date=date, outlet=outlet, channels=list(channels),
+                    medium=medium, duration_minutes=duration_minutes, created_at=now(),
+                )).inserted_primary_key[0]
+            t.conn.execute(reports.update().where(reports.c.id == report_id)
+                           .values(release_id=release_id))
+            return release_id, created
+
+    def reports(self, *, speaker: str | int | None = None,
+                release_id: int | None = None) -> list[dict[str, Any]]:
+        """Stored reports with their facts, oldest publication first."""
+        with self.engine.connect() as conn:
+            query = sa.select(reports).order_by(reports.c.published, reports.c.id)
+            if speaker is not None:
+                query = query.where(reports.c.speaker_id == self._speaker_id(conn, speaker))
+            if release_id is not None:
+                query = query.where(reports.c.release_id == release_id)
+            return [dict(r._mapping) for r in conn.execute(query).all()]
+
     # -- releases ---------------------------------------------------------------
 
     def releases(self, *, speaker: str | int | None = None) -> list[Release]:
@@ -542,9 +619,12 @@ class Archive:
         rec_ids = conn.execute(sa.select(release_recordings.c.recording_id).where(
             release_recordings.c.release_id == release_id)
             .order_by(release_recordings.c.recording_id)).scalars().all()
+        rep_ids = conn.execute(sa.select(reports.c.id).where(reports.c.release_id == release_id)
+                               .order_by(reports.c.id)).scalars().all()
         return Release(id=row.id, speaker=row.speaker_name, date=row.date, outlet=row.outlet,
                        channels=list(row.channels or []), title=row.title, notes=row.notes,
-                       recording_ids=list(rec_ids))
+                       recording_ids=list(rec_ids), medium=row.medium,
+                       duration_minutes=row.duration_minutes, report_ids=list(rep_ids))
 
     @contextmanager
     def _read(self, txn: Transaction | None) -> Iterator[sa.Connection]:

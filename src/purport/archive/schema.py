@@ -103,6 +103,8 @@ releases = sa.Table(
     sa.Column("title", sa.Text),
     sa.Column("notes", sa.Text),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("medium", sa.String(20)),
+    sa.Column("duration_minutes", sa.Float),
 )
 
 release_recordings = sa.Table(
@@ -180,5 +182,34 @@ grid_logs = sa.Table(
     sa.Column("nominal_hz", sa.Integer, nullable=False),
     sa.Column("source", sa.Text, nullable=False),
     sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Press reports: what each article states (``facts``: the news extract record), linked to
+# the release it reports (none when it reports no release).
+reports = sa.Table(
+    "reports",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("sha256", sa.String(64), nullable=False, unique=True),
+    sa.Column("name", sa.String(500), nullable=False),
+    sa.Column("url", sa.Text),
+    sa.Column("outlet", sa.String(200)),
+    sa.Column("published", sa.Date),
+    sa.Column("title", sa.Text),
+    sa.Column(
+        "speaker_id",
+        sa.Integer,
+        sa.ForeignKey("speakers.id", ondelete="RESTRICT"),
+        index=True,
+    ),
+    sa.Column("is_release_report", sa.Boolean, nullable=False),
+    sa.Column(
+        "release_id",
+        sa.Integer,
+        sa.ForeignKey("releases.id", ondelete="SET NULL"),
+        index=True,
+    ),
+    sa.Column("facts", sa.JSON, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )

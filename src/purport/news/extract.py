@@ -165,8 +165,8 @@ class Extractor:
         nouns = v["audio_nouns"] + v["video_nouns"] + v["text_nouns"]
         self.medium_re = re.compile(r"\b(" + "|".join(map(re.escape, nouns)) + r")s?\b", re.I)
         outlets = sorted(v["media_outlets"], key=len, reverse=True)
-        self.outlet_re = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, outlets)) + r")(?![\w-])",
-                                    re.I)
+        alternatives = "|".join(map(re.escape, outlets))
+        self.outlet_re = re.compile(rf"(?<![\w-])({alternatives})(?![\w-])", re.I)
 
     # sentences about this release
     def _release_sentences(self, sents: list[Sentence]) -> tuple[list[Sentence], list[Sentence]]:
