@@ -111,7 +111,7 @@ def read_article(path: str | Path) -> dict[str, Any]:
         published = find_date(text, outputformat="%Y-%m-%d", original_date=True)
         meta["published"] = published
         text = body
-    if len(text.split()) < 20:
+    if len(text.split()) < 12:
         raise ParameterError(f"{path}: too short to be an article ({len(text.split())} words)")
     return {"text": text, **meta}
 
@@ -336,16 +336,18 @@ class Extractor:
             t = s.text
             quoted = re.findall(r"[“\"]([^”\"]{12,})[”\"]", t)
             speaks = re.search(r"\b(he|she|said|says|declares|declared|added|states|stated|"
-                               r"urged|urges|called|calls|vowed|warned|dismissed|praised)\b",
-                               t, re.I)
+                               r"urged|urges|urging|called|calls|calling|vowed|warned|"
+                               r"dismissed|praised)\b", t, re.I)
             attributed = speaks and (last is None or last in t.lower() or
                                      re.search(r"\b(he|she)\b", t, re.I))
             if quoted and attributed:
                 rec.quotes.extend(q.strip() for q in quoted)
-            if re.search(r"\b(urged|urging|urges|called on|calls on|called for|calls for|"
-                         r"exhorted|told his followers|told followers)\b", t, re.I) and attributed:
+            if re.search(r"\b(urged|urging|urges|called on|calls on|calling on|called for|"
+                         r"calls for|calling for|exhorted|told his followers|told followers)\b",
+                         t, re.I) and attributed:
                 rec.calls_to_action.append(t)
-                for m in re.finditer(r"\b(?:attacks?|war|fight|jihad)\s+(?:in|on|against)\s+"
+                for m in re.finditer(r"\b(?:attack|attacks|strike|strikes|war|fight|jihad|"
+                                     r"target|targets)\b[^.;]{0,40}?\b(?:in|on|against)\s+"
                                      r"((?:[A-Z][\w'’-]+(?:\s(?:and|&)\s|,\s|\s)?){1,6})", t):
                     for target in re.split(r",\s|\sand\s", m.group(1)):
                         target = target.strip(" ,")
@@ -395,7 +397,12 @@ def _particles(name: str) -> str:
 
 
 def _dated_elsewhere(text: str, published: dt.date | None) -> bool:
-    """Does the sentence date itself away from the publication (another month or year)?"""
+    """Does the sentence date itself away from the publication (another month or year)?
+
+    "since <month>" is what the previous release was, not when this sentence happened.
+    """
+    text = re.sub(rf"\bsince\s+(?:last\s+)?{MONTH_RE}(?:\s+(?:19|20)\d\d|\s+last year)?",
+                  "", text)
     if published is None:
         return bool(re.search(rf"\b{MONTH_RE}\b|\b(19|20)\d\d\b", text))
     for m in re.finditer(r"\b(19|20)\d\d\b", text):
@@ -477,7 +484,7 @@ def previous_release(text: str, base: dt.date) -> dict[str, Any] | None:
 
 
 def _month_in(text: str, base: dt.date) -> str | None:
-    m = re.search(rf"\b({MONTH_RE})(?:\s+(\d{{1,2}}))?(?:,?\s+(\d{{4}}))?", text)
+    m = re.search(rf"\b({MONTH_RE})(?:\s+(\d{{1,2}})(?!\d))?(?:,?\s+(\d{{4}}))?", text)
     if m:
         y, mo = resolve_month(MONTHS[m.group(1).lower()], base,
                               year=int(m.group(3)) if m.group(3) else None)
