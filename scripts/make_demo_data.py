@@ -11,6 +11,7 @@ say it re-uses and nothing else. Writes src/purport/demo/data/.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 import wave
@@ -83,7 +84,26 @@ def main(fsdd: Path) -> None:
     ref2 = utterance(fsdd, fulan, range(20, 40), rng, 45)
     new = utterance(fsdd, fulan, range(40, 50), rng, 12)
     other = utterance(fsdd, zayd, range(0, 20), rng, 45)
-    other_new = utterance(fsdd, zayd, range(20, 30), rng, 15)
+    other_new = utterance(fsdd, zayd, range(20, 50), rng, 180)
+    # a fictional grid: 1 Hz log of a 50 Hz mains frequency (mean-reverting wander), and
+    # hum that follows it from 09:12:07 UTC in the voice note (re-recorded near mains)
+    grid_start = dt.datetime(2024, 5, 2, 6, 0, tzinfo=dt.timezone.utc)
+    path = np.zeros(4 * 3600)
+    for i in range(1, len(path)):
+        path[i] = 0.995 * path[i - 1] + 0.002 * rng.standard_normal()
+    path += 50.0
+    hum_at = 3 * 3600 + 12 * 60 + 7
+    t = hum_at + np.arange(len(other_new)) / SR
+    f = np.interp(t, np.arange(len(path)) + 0.5, path)
+    phase = 2 * np.pi * np.cumsum(f) / SR
+    hum = np.sin(2 * phase) + 0.6 * np.sin(3 * phase)  # a small speaker: no fundamental
+    scale = np.sqrt(np.mean(other_new**2) / np.mean(hum**2)) * 10 ** (-28 / 20)
+    other_new = (other_new + scale * hum).astype(np.float32)
+    with open(OUT / "demo_grid_2024-05-02.csv", "w") as fh:
+        fh.write("timestamp,frequency_hz\n")
+        for i, v in enumerate(path):
+            fh.write(f"{(grid_start + dt.timedelta(seconds=i)).strftime('%Y-%m-%dT%H:%M:%SZ')},"
+                     f"{v:.4f}\n")
 
     # The questioned compilation: 10 s of ref1, 12 s never archived, 10 s of ref2,
     # lightly noisy as after a re-recording.
@@ -121,7 +141,9 @@ def main(fsdd: Path) -> None:
              role="questioned", released="2024-05-02", outlet=None, channel="telegram",
              source_url="https://example.org/fictional/channel/5678",
              notes="Purported voice note. Truth (demo): spoken by the voice of "
-                   "Shaykh Zayd Example, not Abu Fulan."),
+                   "Shaykh Zayd Example, not Abu Fulan; re-recorded near mains of the demo "
+                   "grid from 2024-05-02T09:12:07Z; its transcript mentions the Northland "
+                   "floods of 2024-04-28."),
     ]
     manifest = {
         "speakers": [
@@ -139,6 +161,22 @@ def main(fsdd: Path) -> None:
                tags={"title": spec["file"].rsplit(".", 1)[0],
                      "comment": "purport demo; speech from FSDD (CC BY-SA 4.0)"})
         manifest["recordings"].append(spec)
+    manifest["grid"] = {"file": "demo_grid_2024-05-02.csv", "region": "demo-grid",
+                        "truth_start": "2024-05-02T09:12:07Z"}
+    manifest["verify"] = {"file": "questioned_2024-05-02_voice_note.ogg",
+                          "claimed_speaker": "Abu Fulan al-Mithali",
+                          "transcript": "questioned_2024-05-02_transcript.txt",
+                          "events": "demo_events.csv"}
+    (OUT / "questioned_2024-05-02_transcript.txt").write_text(
+        "Translation (fictional demo). Our brothers in the east stood firm through the winter. "
+        "The floods that drowned the villages of the Northland delta last week are a "
+        "punishment on those who rule there. We call on you to be patient and to prepare.\n")
+    (OUT / "demo_events.csv").write_text(
+        "date,title,description,keywords\n"
+        "2024-04-28,Northland delta floods,Floods drown villages in the Northland river delta,"
+        "flood;floods;northland\n"
+        "2024-03-15,Southland ceasefire,A ceasefire is signed in Southland,ceasefire;southland\n"
+        "2024-05-20,Example summit,Leaders meet at the Example summit,summit\n")
     (OUT / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     total = sum(p.stat().st_size for p in OUT.iterdir())
     print(f"wrote {len(files)} recordings to {OUT} ({total / 1e6:.2f} MB)")

@@ -708,6 +708,51 @@ def record_(
 
 
 @app.command()
+def verify(
+    file: Annotated[Path, typer.Argument(help="The questioned recording.")],
+    claimed_speaker: Annotated[str | None, typer.Option(
+        help="Who it is said to be (name or alias in the archive).")] = None,
+    transcript: Annotated[Path | None, typer.Option(help="Transcript or translation.")] = None,
+    events: Annotated[Path | None, typer.Option(help="Events catalog CSV.")] = None,
+    region: Annotated[str | None, typer.Option(help="Grid region for ENF dating.")] = None,
+    grid: Annotated[Path | None, typer.Option("--grid", help="Grid CSV for ENF dating.")
+                    ] = None,
+    calibration: Calib = None,
+    html: Annotated[Path | None, typer.Option(
+        "--html", help="Write the self-contained HTML report here.")] = None,
+    db: Db = None, json_: Json = False,
+) -> None:
+    """Answer every question that applies: reuse, voice, timing, edits, and the record."""
+    from purport import assess
+    from purport.report.html import render
+
+    if region and grid:
+        raise ParameterError("give --region or --grid, not both")
+    with _interruptible(), Archive(db) as archive:
+        result = assess.verify(file, archive=archive, claimed_speaker=claimed_speaker,
+                               transcript=transcript, events=events, region=region,
+                               grid_csv=grid, calibration=calibration)
+    if html is not None:
+        html.write_text(render(result))
+    if json_:
+        _emit(result)
+        return
+    out.print(f"assessment of {result['recording']['name']} "
+              f"(sha256 {result['recording']['sha256'][:12]})")
+    out.print(f"  reuse:  {result['reuse']['summary']}")
+    v = result["voice"]
+    out.print("  voice:  " + (v["skipped"] if "skipped" in v else
+                              f"log10 LR {v['log10_lr']:+.2f}: {v['verbal']}"
+                              if v.get("log10_lr") is not None else v["verbal"]))
+    out.print(f"  timing: {result['timing']['enf'].get('message', '')}")
+    if result["timing"].get("content"):
+        out.print(f"          {result['timing']['content']['message']}")
+    out.print(f"  edits:  {len(result['edits']['candidates'])} candidate point(s)")
+    if html is not None:
+        out.print(f"wrote {html}")
+
+
+@app.command()
 def version() -> None:
     """Print purport's version and the archive schema version it writes."""
     from purport.archive.db import head_version

@@ -19,6 +19,7 @@ harmonics by their SNR):
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,6 +35,8 @@ HARMONICS = {50: (1, 2, 3, 4, 5, 6), 60: (1, 2, 3, 4, 5)}
 #: median combined SNR above MIN_SNR_DB. See bench/timing for the false-alarm rate.
 MAX_ROUGHNESS = 0.006
 MIN_SNR_DB = 3.0
+NOISE_PEAK_DB = 8.0        # a band's highest bin over its median in pure noise, about
+AGREE_HZ = 0.02            # a harmonic's estimate (divided by its order) this near the rest
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,30 @@ def extract(y: np.ndarray, *, sr: int, nominal: int | None = None,
     return best[1]
 
 
+def _weighted_median(f: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Per column (frame), the weighted median of the rows (harmonics); NaN without weight."""
+    order = np.argsort(f, axis=0)
+    fs = np.take_along_axis(f, order, axis=0)
+    ws = np.take_along_axis(w, order, axis=0)
+    cum = np.cumsum(ws, axis=0)
+    total = cum[-1]
+    idx = np.argmax(cum >= total / 2, axis=0)
+    out = fs[idx, np.arange(f.shape[1])]
+    return np.where(total > 0, out, np.nan)
+
+
+def _median3(x: np.ndarray) -> np.ndarray:
+    """Running median over 3 seconds (NaN-aware): one-frame spikes from speech go."""
+    if len(x) < 3:
+        return x
+    padded = np.r_[x[0], x, x[-1]]
+    stack = np.stack([padded[:-2], padded[1:-1], padded[2:]])
+    with warnings.catch_warnings():  # all-NaN columns stay NaN, quietly
+        warnings.simplefilter("ignore", RuntimeWarning)
+        out = np.nanmedian(stack, axis=0)
+    return np.where(np.isnan(x), np.nan, out)
+
+
 def _combine(spec_db: np.ndarray, freqs: np.ndarray, nominal: int, top: float) -> Trace:
     """SNR-weighted combination of the harmonics' frequency estimates (divided by order)."""
     tracks, snrs, used, per_harmonic = [], [], [], {}
@@ -127,13 +154,18 @@ def _combine(spec_db: np.ndarray, freqs: np.ndarray, nominal: int, top: float) -
         per_harmonic[h] = round(float(np.median(snr)), 2)
     f = np.stack(tracks)
     snr = np.stack(snrs)
-    w = np.clip(10 ** (snr / 10) - 1, 0, None)  # excess power over the floor
-    # harmonics that disagree with the SNR-weighted median are speech, not hum
+    # the largest of a band's bins stands NOISE_PEAK_DB over the band's median even in pure
+    # noise: only the excess over that counts as hum
+    w = np.clip(10 ** ((snr - NOISE_PEAK_DB) / 10) - 1, 0, None)
+    # per frame, harmonics far from the weighted median are speech or noise, not hum
+    centre = _weighted_median(f, w)
+    w = np.where(np.abs(f - centre) <= AGREE_HZ, w, 0.0)
     w_sum = w.sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
         combined = (w * f).sum(axis=0) / w_sum
     combined = np.where(w_sum > 0, combined, np.nan)
-    combined_snr = 10 * np.log10(np.maximum(w_sum, 1e-12) + 1)
+    combined = _median3(combined)
+    combined_snr = 10 * np.log10(np.maximum(w_sum, 1e-12) + 1) + NOISE_PEAK_DB * (w_sum > 0)
     diffs = np.abs(np.diff(combined))
     roughness = float(np.nanmedian(diffs)) if np.isfinite(diffs).any() else np.inf
     present = bool(roughness < MAX_ROUGHNESS and np.nanmedian(combined_snr) >= MIN_SNR_DB)
@@ -169,36 +201,53 @@ def discontinuities(y: np.ndarray, *, sr: int, trace: Trace) -> list[Discontinui
     if not trace.present or len(trace) < 4:
         return []
     found = _frequency_jumps(trace)
-    h = max(trace.harmonic_snr_db, key=trace.harmonic_snr_db.get)
     x = to_analysis_rate(y, sr)
+    ranked = sorted(trace.harmonic_snr_db, key=trace.harmonic_snr_db.get, reverse=True)
+    strong = [h for h in ranked if trace.harmonic_snr_db[h] >= NOISE_PEAK_DB + 3][:2] or ranked[:1]
+    steps = [_phase_steps(x, trace, h) for h in strong]
+    for t, size, sig in steps[0]:
+        # a splice moves every harmonic's phase at once; interference moves one band's
+        if len(steps) > 1 and not any(abs(t - t2) <= 0.3 for t2, _, _ in steps[1]):
+            continue
+        found.append(Discontinuity(time=round(t, 2), kind="phase", strength=round(size, 3),
+                                   significance=round(sig, 1)))
+    return _merge(sorted(found, key=lambda d: d.time))
+
+
+def _phase_steps(x: np.ndarray, trace: Trace, h: int) -> list[tuple[float, float, float]]:
+    """(time, step in radians, significance) of phase steps of harmonic ``h``."""
     centre = h * trace.nominal
     sos = signal.butter(4, [centre - 1.5 * h, centre + 1.5 * h], btype="bandpass", fs=SR,
                         output="sos")
-    band = signal.sosfiltfilt(sos, x)
-    analytic = signal.hilbert(band)
+    analytic = signal.hilbert(signal.sosfiltfilt(sos, x))
     t = np.arange(len(x)) / SR
     f = np.interp(t, trace.t, np.nan_to_num(trace.freq, nan=float(np.nanmedian(trace.freq))))
     expected = 2 * np.pi * h * np.cumsum(f) / SR
-    residual = np.unwrap(np.angle(analytic)) - expected
-    # one value per 20 ms, then a two-sided step detector over +-PHASE_STEP
+    # demodulate and average the complex values over 20 ms before taking the angle
     step = int(0.02 * SR)
-    r = residual[: len(residual) // step * step].reshape(-1, step).mean(axis=1)
+    z = analytic * np.exp(-1j * expected)
+    z = z[: len(z) // step * step].reshape(-1, step).mean(axis=1)
+    # blocks where the band is much louder or quieter than usual hold speech, not hum
+    amp = np.abs(z)
+    clean = (amp > 0.6 * np.median(amp)) & (amp < 1.6 * np.median(amp))
+    r = np.unwrap(np.angle(z))
     w = int(PHASE_STEP / 0.02)
     if len(r) < 4 * w:
-        return found
-    c = np.cumsum(np.r_[0, r])
+        return []
+    cw = np.cumsum(np.r_[0, clean.astype(float)])
+    cr = np.cumsum(np.r_[0, np.where(clean, r, 0.0)])
     idx = np.arange(w, len(r) - w)
-    left = (c[idx] - c[idx - w]) / w
-    right = (c[idx + w] - c[idx]) / w
-    jump = right - left
-    noise = 1.4826 * np.median(np.abs(jump - np.median(jump))) + 1e-9
+    n_left, n_right = cw[idx] - cw[idx - w], cw[idx + w] - cw[idx]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        jump = (cr[idx + w] - cr[idx]) / n_right - (cr[idx] - cr[idx - w]) / n_left
+    enough = (n_left >= w / 2) & (n_right >= w / 2)
+    jump = np.angle(np.exp(1j * np.where(enough, jump, 0.0)))  # whole turns are slips
+    if not enough.any():
+        return []
+    noise = 1.4826 * np.median(np.abs(jump[enough] - np.median(jump[enough]))) + 1e-9
     peaks, _ = signal.find_peaks(np.abs(jump), distance=2 * w)
-    for p in peaks:
-        size, sig = float(jump[p]), float(abs(jump[p]) / noise)
-        if abs(size) >= MIN_PHASE_JUMP and sig >= MIN_SIGNIFICANCE:
-            found.append(Discontinuity(time=round(float(idx[p] * 0.02), 2), kind="phase",
-                                       strength=round(size, 3), significance=round(sig, 1)))
-    return _merge(sorted(found, key=lambda d: d.time))
+    return [(float(idx[p] * 0.02), float(jump[p]), float(abs(jump[p]) / noise)) for p in peaks
+            if abs(jump[p]) >= MIN_PHASE_JUMP and abs(jump[p]) / noise >= MIN_SIGNIFICANCE]
 
 
 def _merge(events: list[Discontinuity]) -> list[Discontinuity]:

@@ -24,8 +24,9 @@ ENF_METHOD = (
     f"(median |change| < {enf.MAX_ROUGHNESS * 1000:g} mHz/s) and its SNR >= "
     f"{enf.MIN_SNR_DB:g} dB. Placement: SNR-weighted normalised correlation at every "
     "1-second lag of the grid log (FFT), refined by a parabola; the false-match probability "
-    "comes from the scores at all other lags. Discontinuities: phase steps of the strongest "
-    "harmonic against the phase its frequency track predicts, and frequency jumps.")
+    "comes from the scores at all other lags. Discontinuities: phase steps seen at once in "
+    "the two strongest harmonics against the phase the frequency track predicts, and "
+    "frequency jumps.")
 ENF_LIMITS = (
     "Needs hum: battery recorders far from mains, heavy filtering or noise removal leave "
     "none. A match dates the recording only within the logs searched and only if the "

@@ -1,0 +1,210 @@
+"""The Assessment as one self-contained HTML page: inline CSS and SVG, no script, no network."""
+
+from __future__ import annotations
+
+import html
+import math
+from typing import Any
+
+e = html.escape
+COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf"]
+CSS = """body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;
+color:#1d1d1d}h1{font-size:1.5rem}h2{border-bottom:1px solid #ccc;padding-bottom:.2rem;
+margin-top:2rem}table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #ddd;
+padding:.2rem .5rem;text-align:left;font-size:.9rem;vertical-align:top}.muted{color:#555;
+font-size:.9rem}.warn{color:#8a4b00}.fig{margin:.6rem 0}code{font-size:.85rem}"""
+
+
+def _axis(duration: float, width: int, y: int) -> str:
+    step = max(1, 10 ** math.floor(math.log10(max(duration, 1))) // 2)
+    while duration / step > 12:
+        step *= 2
+    ticks = []
+    t = 0.0
+    while t <= duration + 1e-9:
+        x = 40 + (width - 60) * t / max(duration, 1e-9)
+        ticks.append(f"<line x1='{x:.1f}' y1='{y}' x2='{x:.1f}' y2='{y + 4}' stroke='#555'/>"
+                     f"<text x='{x:.1f}' y='{y + 16}' font-size='10' text-anchor='middle'>"
+                     f"{t:g}s</text>")
+        t += step
+    return (f"<line x1='40' y1='{y}' x2='{width - 20}' y2='{y}' stroke='#555'/>"
+            + "".join(ticks))
+
+
+def _x(t: float, duration: float, width: int) -> float:
+    return 40 + (width - 60) * t / max(duration, 1e-9)
+
+
+def reuse_figure(reuse: dict, duration: float, width: int = 900) -> str:
+    """The questioned recording as a bar, each re-used span coloured by its source."""
+    names = sorted({m["name"] for m in reuse.get("matches", [])})
+    colour = {n: COLOURS[i % len(COLOURS)] for i, n in enumerate(names)}
+    bars = [f"<rect x='40' y='20' width='{width - 60}' height='26' fill='#eee' stroke='#999'/>"]
+    for m in reuse.get("matches", []):
+        x0, x1 = _x(m["query_start"], duration, width), _x(m["query_end"], duration, width)
+        bars.append(f"<rect x='{x0:.1f}' y='20' width='{max(x1 - x0, 1):.1f}' height='26' "
+                    f"fill='{colour[m['name']]}' opacity='.8'><title>{e(m['name'])} "
+                    f"{m['ref_start']:.1f}-{m['ref_end']:.1f} s</title></rect>")
+    legend = "".join(
+        f"<rect x='{40 + 230 * i}' y='76' width='12' height='12' fill='{colour[n]}'/>"
+        f"<text x='{56 + 230 * i}' y='86' font-size='11'>{e(n[:32])}</text>"
+        for i, n in enumerate(names))
+    return (f"<svg class='fig' width='{width}' height='100' role='img' aria-label='re-used "
+            f"spans'>{''.join(bars)}{_axis(duration, width, 50)}{legend}</svg>")
+
+
+def voice_figure(voice: dict, duration: float, width: int = 900) -> str:
+    """log10 LR of each speech window against the claimed speaker (0 = no support)."""
+    segs = voice.get("segments") or []
+    if not segs:
+        return ""
+    top = max(3.0, max(abs(s["log10_lr"]) for s in segs))
+    h, mid = 140, 70
+    items = [f"<line x1='40' y1='{mid}' x2='{width - 20}' y2='{mid}' stroke='#999'/>",
+             f"<text x='2' y='14' font-size='10'>+{top:.0f}</text>",
+             f"<text x='2' y='{h - 4}' font-size='10'>-{top:.0f}</text>"]
+    for s in segs:
+        x0, x1 = _x(s["start"], duration, width), _x(s["end"], duration, width)
+        y = mid - (mid - 6) * s["log10_lr"] / top
+        fill = "#d62728" if s.get("different_voice") else (
+            "#2ca02c" if s["log10_lr"] > 0 else "#ff7f0e")
+        items.append(f"<rect x='{x0:.1f}' y='{min(y, mid):.1f}' width='{max(x1 - x0 - 1, 1):.1f}'"
+                     f" height='{abs(mid - y):.1f}' fill='{fill}' opacity='.55'><title>"
+                     f"{s['start']:.1f}-{s['end']:.1f} s: log10 LR {s['log10_lr']:+.2f}</title>"
+                     "</rect>")
+    return (f"<svg class='fig' width='{width}' height='{h + 30}' role='img' aria-label='voice "
+            f"LR per window'>{''.join(items)}{_axis(duration, width, h + 4)}</svg>")
+
+
+def enf_figure(enf: dict, width: int = 900) -> str:
+    """The extracted mains-frequency trace, one value per second."""
+    values = [v for v in enf.get("trace") or [] if v is not None]
+    trace = enf.get("trace") or []
+    if len(values) < 2:
+        return ""
+    lo, hi = min(values), max(values)
+    span = max(hi - lo, 1e-4)
+    t0 = enf.get("trace_start_seconds") or 0.0
+    duration = t0 + len(trace)
+    pts = " ".join(f"{_x(t0 + i, duration, width):.1f},{10 + 110 * (hi - v) / span:.1f}"
+                   for i, v in enumerate(trace) if v is not None)
+    return (f"<svg class='fig' width='{width}' height='150' role='img' aria-label='ENF trace'>"
+            f"<polyline points='{pts}' fill='none' stroke='#1f77b4' stroke-width='1.2'/>"
+            f"<text x='2' y='14' font-size='10'>{hi:.3f} Hz</text>"
+            f"<text x='2' y='124' font-size='10'>{lo:.3f} Hz</text>"
+            f"{_axis(duration, width, 124)}</svg>")
+
+
+def edits_figure(edits: dict, duration: float, width: int = 900) -> str:
+    """Candidate edit points of every source on one time axis."""
+    sources = sorted({p["source"] for p in edits.get("candidates", [])})
+    if not sources:
+        return ""
+    row = {s: i for i, s in enumerate(sources)}
+    h = 24 * len(sources) + 10
+    items = []
+    for s, i in row.items():
+        items.append(f"<text x='{width - 18}' y='{18 + 24 * i}' font-size='10' "
+                     f"text-anchor='end' fill='#555'>{e(s)}</text>")
+    for p in edits["candidates"]:
+        x, y = _x(p["time"], duration, width), 14 + 24 * row[p["source"]]
+        items.append(f"<circle cx='{x:.1f}' cy='{y}' r='5' "
+                     f"fill='{COLOURS[row[p['source']] % len(COLOURS)]}'><title>"
+                     f"{p['time']:.2f} s: {e(p['detail'])}</title></circle>")
+    return (f"<svg class='fig' width='{width}' height='{h + 24}' role='img' aria-label='edit "
+            f"candidates'>{''.join(items)}{_axis(duration, width, h)}</svg>")
+
+
+def _table(rows: list[list[Any]], head: list[str]) -> str:
+    if not rows:
+        return ""
+    return ("<table><tr>" + "".join(f"<th>{e(h)}</th>" for h in head) + "</tr>" +
+            "".join("<tr>" + "".join(f"<td>{e(str(c))}</td>" for c in r) + "</tr>" for r in rows)
+            + "</table>")
+
+
+def render(a: dict[str, Any]) -> str:
+    """The Assessment as an analyst's note, top to bottom."""
+    rec = a["recording"]
+    dur = rec["duration"]
+    parts = [f"<h1>Assessment of {e(rec['name'])}</h1>",
+             f"<p class='muted'>purport {e(a['purport_version'])}, schema "
+             f"{e(a['schema_version'])}, {e(a['created'])}. Claimed speaker: "
+             f"{e(a['claimed_speaker'] or 'none given')}. This page states evidence and its "
+             "strength; it gives no verdict.</p>",
+             "<h2 id='recording'>The recording</h2>",
+             _table([["sha256", rec["sha256"]], ["size", f"{rec['size_bytes']:,} bytes"],
+                     ["audio", f"{rec['codec']} in {rec['container']}, "
+                               f"{rec['sample_rate']} Hz, {rec['channels']} ch"],
+                     ["duration", f"{dur:.2f} s"]], ["", ""])]
+    arch = rec.get("archive_recording")
+    if arch:
+        seen = [[s["original_name"], s["released"] or "", s["outlet"] or "",
+                 s["channel"] or "", s["source_url"] or ""] for s in arch["sightings"]]
+        parts += [f"<p>In the archive as recording {arch['id']} ({e(arch['role'])}).</p>",
+                  _table(seen, ["seen as", "released", "outlet", "channel", "source"])]
+    reuse = a["reuse"]
+    parts += ["<h2 id='reuse'>Reuse: which seconds come from where</h2>",
+              f"<p>{e(reuse['summary'])}</p>", reuse_figure(reuse, dur),
+              _table([[f"{m['query_start']:.2f}-{m['query_end']:.2f}", m["name"],
+                       f"{m['ref_start']:.2f}-{m['ref_end']:.2f}", m["time_factor"],
+                       m["pitch_factor"], m["score"], f"{m['false_match_probability']:.1e}"]
+                      for m in reuse["matches"]],
+                     ["query s", "archive recording", "its s", "time factor", "pitch factor",
+                      "score", "false-match p"])]
+    selfr = a["self_reuse"]
+    parts.append(f"<p>Inside the recording: {e(selfr['summary'])}.</p>")
+    v = a["voice"]
+    parts.append("<h2 id='voice'>Voice: the claimed speaker?</h2>")
+    if "skipped" in v:
+        parts.append(f"<p>Not assessed: {e(v['skipped'])}.</p>")
+    else:
+        lr = v.get("log10_lr")
+        parts += [f"<p><b>log10 LR {lr:+.2f}</b>: {e(v['verbal'])}.</p>" if lr is not None
+                  else f"<p>{e(v['verbal'])}</p>",
+                  voice_figure(v, dur),
+                  f"<p class='muted'>Calibration {e(v['calibration']['name'])}: "
+                  f"{e(v['calibration']['population'])}; held-out Cllr "
+                  f"{v['calibration']['cllr']}, EER {v['calibration']['eer']:.1%}. "
+                  f"{e(v['calibration'].get('notes') or '')}</p>",
+                  "".join(f"<p class='warn'>Warning: {e(w)}</p>" for w in v["warnings"])]
+    t = a["timing"]
+    enf = t.get("enf") or {}
+    parts += ["<h2 id='timing'>Timing: when was it recorded?</h2>",
+              f"<p>Mains hum (ENF): {e(enf.get('message', ''))}</p>", enf_figure(enf)]
+    if enf.get("alternatives"):
+        parts.append(_table([[x["start"], x["score"], x["z"]] for x in enf["alternatives"]],
+                            ["alternative start", "correlation", "z"]))
+    c = t.get("content")
+    if c:
+        parts += [f"<p>Content: {e(c['message'])}</p>",
+                  _table([[x["event_date"], x["event"], x["sentence"], x["similarity"]]
+                          for x in c["evidence"]], ["event date", "event", "sentence",
+                                                    "similarity"])]
+    else:
+        parts.append("<p>Content dating: no transcript and events catalog given.</p>")
+    ed = a["edits"]
+    parts += ["<h2 id='edits'>Edits: cut or spliced, and where?</h2>",
+              edits_figure(ed, dur),
+              _table([[f"{p['time']:.2f}", p["source"], p["detail"]] for p in ed["candidates"]],
+                     ["time s", "source", "detail"]) or
+              "<p>No candidate edit points found.</p>"]
+    r = a["record"]
+    parts.append("<h2 id='record'>In the speaker's record</h2>")
+    if "skipped" in r:
+        parts.append(f"<p>{e(r['skipped'])}.</p>")
+    else:
+        parts.append(_table([[x["date"], x["medium"] or "", x["media_outlet"] or "",
+                              ", ".join(x["channels"]), len(x["reports"]),
+                              ", ".join(y["name"] for y in x["recordings"])]
+                             for x in r["releases"]],
+                            ["date", "medium", "outlet", "channels", "reports", "recordings"])
+                     or "<p>No releases in the record.</p>")
+    parts.append("<h2 id='methods'>Methods and limits</h2>")
+    for q, m in a["methods"].items():
+        if m.get("method"):
+            parts.append(f"<p><b>{e(q)}</b>: {e(m['method'])}</p>"
+                         f"<p class='muted'>Limits: {e(m.get('limits') or '')}</p>")
+    return ("<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+            f"<title>purport assessment: {e(rec['name'])}</title><style>{CSS}</style></head>"
+            f"<body>{''.join(parts)}</body></html>")
