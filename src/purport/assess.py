@@ -98,7 +98,7 @@ def verify(path: str | Path, *, archive: Archive, claimed_speaker: str | None = 
     return {
         "schema_version": SCHEMA_VERSION,
         "purport_version": __version__,
-        "created": dt.datetime.now(dt.timezone.utc).isoformat().replace("+00:00", "Z"),
+        "created": dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z"),
         "recording": recording,
         "claimed_speaker": claimed_speaker,
         "reuse": reuse,

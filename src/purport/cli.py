@@ -316,7 +316,10 @@ def demo(
         info_ = archive.info()
         found = archive.recordings()
     if json_:
-        _emit({"archive": info_, "added": summary, "recordings": [r.to_dict() for r in found]})
+        with Archive(db) as archive:
+            assessment = demo_.verify(archive)
+        _emit({"archive": info_, "added": summary, "recordings": [r.to_dict() for r in found],
+               "verify": assessment})
         return
     out.print(f"demo archive at {info_['db']} (schema {info_['schema_version']})")
     out.print(demo_.ATTRIBUTION_LINE)
@@ -330,18 +333,34 @@ def demo(
                       str(s.released or "") if s else "", (s.outlet or "") if s else "",
                       r.codec)
     out.print(table)
+    from purport.report.html import render
     from purport.reuse import search
 
     with Archive(db) as archive:
         questioned = demo_.data_dir() / "questioned_2024-03-10_telegram.ogg"
         report = search.match_file(archive, questioned)
+        assessment = demo_.verify(archive)
     out.print(f"\nreuse: {questioned.name}: {report.summary}")
     for m in sorted(report.matches, key=lambda m: m["query_start"]):
         out.print(f"  query {_hms(m['query_start'])}-{_hms(m['query_end'])}  <-  "
                   f"{m['name']} {_hms(m['ref_start'])}-{_hms(m['ref_end'])}  "
                   f"false-match p {m['false_match_probability']:.1e}")
+    page = Path(db).parent / "report.html"
+    page.write_text(render(assessment))
+    v, t = assessment["voice"], assessment["timing"]
+    out.print(f"\nverify: {assessment['recording']['name']} claimed as "
+              f"{assessment['claimed_speaker']}")
+    out.print(f"  reuse:  {assessment['reuse']['summary']}")
+    if v.get("log10_lr") is not None:
+        out.print(f"  voice:  log10 LR {v['log10_lr']:+.2f}: {v['verbal']}")
+    out.print(f"  timing: {t['enf'].get('message', '')}")
+    if t.get("content"):
+        out.print(f"          {t['content']['message']}")
+    out.print(f"  edits:  {len(assessment['edits']['candidates'])} candidate point(s)")
+    out.print(f"  report: {page}")
     out.print(f"\ntry: .venv/bin/purport show 4 --db {db}\n"
-              f"     .venv/bin/purport match {questioned} --db {db}")
+              f"     .venv/bin/purport match {questioned} --db {db}\n"
+              f"     .venv/bin/purport record 'Abu Fulan' --db {db}")
 
 
 @app.command("match")

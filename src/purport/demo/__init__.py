@@ -31,8 +31,12 @@ def manifest() -> dict[str, Any]:
 
 
 def build(archive: Archive) -> list[dict[str, str]]:
-    """File the demo speakers and recordings (idempotent: a second run changes nothing)."""
+    """File the demo speakers, recordings and grid log (a second run changes nothing)."""
     spec = manifest()
+    if not archive.grid_logs(region=spec["grid"]["region"]):
+        from purport.timing.when import import_grid
+
+        import_grid(archive, data_dir() / spec["grid"]["file"], region=spec["grid"]["region"])
     for s in spec["speakers"]:
         archive.add_speaker(s["name"], aliases=s["aliases"], notes=s["notes"])
     summary = []
@@ -48,3 +52,14 @@ def build(archive: Archive) -> list[dict[str, str]]:
         summary.append({"name": r["file"], "status": result.status,
                         "recording_id": str(result.recording.id)})
     return summary
+
+
+def verify(archive: Archive) -> dict:
+    """The full assessment of the demo's questioned voice note (all four questions)."""
+    from purport import assess
+
+    spec, d = manifest(), data_dir()
+    v = spec["verify"]
+    return assess.verify(d / v["file"], archive=archive, claimed_speaker=v["claimed_speaker"],
+                         transcript=d / v["transcript"], events=d / v["events"],
+                         region=spec["grid"]["region"])
