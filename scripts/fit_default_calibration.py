@@ -99,7 +99,7 @@ def main(fsdd: Path) -> None:
     pairs = population_scores(vectors, speakers, windows)
     n_tts = len(ESPEAK) + len(FLITE)
     cal = calibrate(
-        name="purport-default-v1", encoder=encoder.name,
+        name="purport-default-v2", encoder=encoder.name,
         population=(f"4 real speakers (FSDD: English digits, 8 kHz, male) and {n_tts} "
                     "synthetic voices (espeak-ng and flite, several languages), about 6 s "
                     "per recording"),

@@ -157,7 +157,7 @@ def test_archive_profile_follows_reference_changes(tmp_path):
         q = demo.data_dir() / "questioned_2024-05-02_voice_note.ogg"
         first = check_file(archive, q, "Abu Fulan", default_calibration())
         assert len(first.references) == 2 and first.llr < 0
-        assert archive.voice_embedding(1, "resemblyzer-ge2e") is not None  # cached
+        assert archive.voice_embedding(1, "resemblyzer-ge2e/v2") is not None  # cached
         archive.remove_recording(2)
         second = check_file(archive, q, "Abu Fulan", default_calibration())
         assert second.references == ["recording 1 fulan_2019-03-01_address.ogg"]

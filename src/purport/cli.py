@@ -438,7 +438,7 @@ def index_stats(db: Db = None, json_: Json = False) -> None:
 
 Calib = Annotated[str | None, typer.Option(
     "--calibration", help="Calibration name (see `purport voice calibrations`) "
-    "[default: purport-default-v1].")]
+    "[default: purport-default-v2].")]
 
 
 def _print_voice(report, questioned: Path) -> None:

@@ -138,10 +138,12 @@ def quality(y: np.ndarray, mask: np.ndarray, *, sr: int = SR) -> Quality:
     clipped = float(np.mean(np.abs(y) >= 0.99)) if len(y) else 0.0
     warnings = []
     if net < 10:
-        warnings.append(f"only {net:.1f} s of net speech (under 10 s): the comparison is weak "
-                        "and the calibration was not validated this short")
-    if snr is not None and snr < 15:
-        warnings.append(f"heavy noise (speech-to-noise about {snr:.0f} dB)")
+        warnings.append(f"only {net:.1f} s of net speech (under 10 s): the comparison is weak; "
+                        "check that the calibration was fitted on speech this short")
+    if snr is not None and snr < 20:
+        warnings.append(f"noisy speech (speech-to-noise about {snr:.0f} dB): the encoder tells "
+                        "voices apart poorly in noise (bench/voice: EER about 19 % at 10 dB) and "
+                        "a calibration fitted on clean speech can then mislead")
     if clipped > 0.001:
         warnings.append(f"clipping ({clipped:.2%} of samples at full scale)")
     return Quality(duration=len(y) / sr, net_speech_seconds=round(net, 2),
@@ -156,6 +158,29 @@ def to_rate(y: np.ndarray, sr: int, target: int = SR) -> np.ndarray:
         return y
     g = math.gcd(int(sr), int(target))
     return signal.resample_poly(y, target // g, int(sr) // g).astype(np.float32)
+
+
+TARGET_DBFS = -26.0
+
+
+def normalize_level(y: np.ndarray) -> np.ndarray:
+    """Scale the active part of the signal to ``TARGET_DBFS`` RMS (peaks kept below 1).
+
+    Speaker embeddings and the voice detector both depend on absolute level; a quiet copy
+    of the same voice must not look like another speaker.
+    """
+    if len(y) == 0:
+        return y
+    n = 480
+    frames = y[: len(y) // n * n].reshape(-1, n) if len(y) >= n else y[None, :]
+    power = np.mean(frames.astype(np.float64) ** 2, axis=1)
+    active = power[power > 1e-7]  # ignore digital silence (below -70 dBFS)
+    if len(active) == 0:
+        return y
+    gain = 10 ** (TARGET_DBFS / 20) / np.sqrt(np.mean(active))
+    peak = float(np.max(np.abs(y)))
+    gain = min(gain, 0.99 / peak) if peak > 0 else gain
+    return (y * gain).astype(np.float32)
 
 
 def windows(mask: np.ndarray) -> list[tuple[float, float, np.ndarray]]:
@@ -193,8 +218,8 @@ class Embedded:
 def embed_recording(y: np.ndarray, *, sr: int, encoder: Encoder | None = None) -> Embedded:
     """Speech activity, quality and embeddings of a whole recording and of its windows."""
     encoder = encoder or load_encoder()
-    x = to_rate(y, sr, encoder.sr)
-    mask = speech_mask(to_rate(y, sr, SR), sr=SR)
+    x = normalize_level(to_rate(y, sr, encoder.sr))
+    mask = speech_mask(normalize_level(to_rate(y, sr, SR)), sr=SR)
     n = int(VAD_FRAME * encoder.sr)
     mask = mask[: len(x) // n]
     q = quality(x, mask, sr=encoder.sr)

@@ -56,18 +56,23 @@ def embed_file(path: str | Path, encoder: Encoder | None = None) -> tuple[Embedd
     return embed_recording(signal.y, sr=signal.sr, encoder=encoder), signal.info.codec
 
 
+#: bumped whenever embed_recording changes what it computes, so old caches are not reused
+EMBED_VERSION = "2"
+
+
 def recording_embedding(archive: Archive, rec: Recording,
                         encoder: Encoder | None = None) -> Embedded:
     """A recording's embedding from the archive's cache, computed and cached when missing."""
     encoder = encoder or load_encoder()
-    cached = archive.voice_embedding(rec.id, encoder.name)
+    key = f"{encoder.name}/v{EMBED_VERSION}"
+    cached = archive.voice_embedding(rec.id, key)
     if cached is not None:
         return from_bytes(cached)
     if not Path(rec.stored_path).is_file():
         raise ArchiveError(f"recording {rec.id} ({rec.name}): its file {rec.stored_path} "
                            "is gone")
     embedded, _ = embed_file(rec.stored_path, encoder)
-    archive.put_voice_embedding(rec.id, encoder.name, to_bytes(embedded))
+    archive.put_voice_embedding(rec.id, key, to_bytes(embedded))
     return embedded
 
 
