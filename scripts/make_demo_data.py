@@ -87,7 +87,7 @@ def main(fsdd: Path) -> None:
     other_new = utterance(fsdd, zayd, range(20, 50), rng, 180)
     # a fictional grid: 1 Hz log of a 50 Hz mains frequency (mean-reverting wander), and
     # hum that follows it from 09:12:07 UTC in the voice note (re-recorded near mains)
-    grid_start = dt.datetime(2024, 5, 2, 6, 0, tzinfo=dt.timezone.utc)
+    grid_start = dt.datetime(2024, 5, 2, 6, 0, tzinfo=dt.UTC)
     path = np.zeros(4 * 3600)
     for i in range(1, len(path)):
         path[i] = 0.995 * path[i - 1] + 0.002 * rng.standard_normal()
