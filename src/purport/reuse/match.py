@@ -152,20 +152,25 @@ def _grid(index: Index, q_frames: float) -> tuple[_Grid, int]:
     return _Grid(ids=ids, base=base, margin=margin), int(per.sum())
 
 
-def _false_match_probability(votes: int, counts: np.ndarray, n_cells: float,
-                             exclude: np.ndarray) -> float:
-    """P(some cell of pure chance collects >= votes), from this search's other cells.
-
-    ``counts`` holds the statistic itself (a cell's votes plus its better neighbour's) for
-    every cell searched; those of all cells but the candidates' own (``exclude``) give its
-    mean and variance under chance (zeros included); a negative binomial with those
-    moments (Poisson when not over-dispersed) gives the tail for one cell, and the
-    Sidak correction for the number of cells gives the search-wide probability.
-    """
+def _null_moments(counts: np.ndarray, exclude: np.ndarray) -> tuple[float, float, float]:
+    """(cells, mean, variance) of the statistic over every cell but the candidates' own."""
     background = counts[~exclude].astype(np.float64)
     n = max(float(len(background)), 1.0)
     mean = max(background.sum() / n, 1.0 / n)
     var = (background**2).sum() / n - mean**2
+    return n, mean, var
+
+
+def _false_match_probability(votes: int, null: tuple[float, float, float]) -> float:
+    """P(some cell of pure chance collects >= votes), from this search's other cells.
+
+    ``null`` holds the number of cells searched and the mean and variance of the
+    statistic (a cell's votes plus its better neighbour's) over all of them but the
+    candidates' own, zeros included; a negative binomial with those moments (Poisson when
+    not over-dispersed) gives the tail for one cell, and the Sidak correction for the
+    number of cells gives the search-wide probability.
+    """
+    n, mean, var = null
     if var > mean * 1.05:
         p = mean / var
         r = mean * p / (1 - p)
@@ -340,11 +345,12 @@ def match(index: Index, query: Fingerprint, *, max_false_match: float = MAX_FALS
     exclude = np.zeros(n_cells, dtype=bool)
     for c in candidates:
         exclude[max(c - 1, 0):c + 2] = True
+    null = _null_moments(pooled, exclude)
     found: list[Match] = []
     used = np.zeros(len(h.trip), dtype=bool)
     for c in candidates:
         rec = grid.recording(int(c))
-        if _false_match_probability(int(pooled[c]), pooled, n_cells, exclude) > max_false_match:
+        if _false_match_probability(int(pooled[c]), null) > max_false_match:
             break  # candidates come strongest first
         member = (np.abs(hit_cells - c) <= 1) & ~used
         if len(np.unique(h.trip[member])) < MIN_SCORE:
@@ -365,8 +371,7 @@ def match(index: Index, query: Fingerprint, *, max_false_match: float = MAX_FALS
             score = len(np.unique(h.trip[idx[lo:hi]]))
             if score < MIN_SCORE:
                 continue
-            fmp = _false_match_probability(min(score, int(pooled[c])), pooled, n_cells,
-                                           exclude)
+            fmp = _false_match_probability(min(score, int(pooled[c])), null)
             if fmp > max_false_match:
                 continue
             start, end = q_sorted[lo], q_sorted[hi - 1]  # anchors: a chance third peak may stray
