@@ -216,8 +216,17 @@ class Embedded:
 
 
 def embed_recording(y: np.ndarray, *, sr: int, encoder: Encoder | None = None) -> Embedded:
-    """Speech activity, quality and embeddings of a whole recording and of its windows."""
-    encoder = encoder or load_encoder()
+    """Speech activity, quality and embeddings of a whole recording and of its windows.
+
+    Runs on one core: BLAS threads that would spin idle on the others are held to one.
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        return _embed_recording(y, sr=sr, encoder=encoder or load_encoder())
+
+
+def _embed_recording(y: np.ndarray, *, sr: int, encoder: Encoder) -> Embedded:
     x = normalize_level(to_rate(y, sr, encoder.sr))
     mask = speech_mask(normalize_level(to_rate(y, sr, SR)), sr=SR)
     n = int(VAD_FRAME * encoder.sr)
