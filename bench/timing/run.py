@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import multiprocessing as mp
 import os
 import platform
 import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -69,6 +71,9 @@ def parse(argv=None) -> argparse.Namespace:
     ap.add_argument("--skip-speed", action="store_true")
     ap.add_argument("--skip-content", action="store_true")
     ap.add_argument("--keep-audio", action="store_true")
+    ap.add_argument("--resume", action="store_true",
+                    help="reuse the records of draws already analysed by an interrupted run "
+                         "with the same settings and purport commit")
     ap.add_argument("--cache", type=Path, default=HERE / ".cache")
     ap.add_argument("--out", type=Path, default=HERE)
     ap.add_argument("--smoke", action="store_true",
@@ -97,6 +102,9 @@ def machine() -> dict:
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE,
                                 capture_output=True, text=True).stdout.strip()
+        if subprocess.run(["git", "status", "--porcelain", "--", "src"], cwd=HERE.parents[1],
+                          capture_output=True, text=True).stdout.strip():
+            commit += "+dirty"
     except OSError:
         commit = "?"
     return {"cpu_model": field("model name"), "cpu_mhz": field("cpu MHz"),
@@ -140,8 +148,8 @@ def main(argv=None) -> None:
     a = parse(argv)
     t_start = time.time()
     a.cache.mkdir(parents=True, exist_ok=True)
-    audio = a.cache / "audio"
-    audio.mkdir(exist_ok=True)
+    audio = a.cache / "audio" / str(os.getpid())  # runs sharing the cache do not collide
+    audio.mkdir(parents=True, exist_ok=True)
     facts = machine()
     log("grid log from ENF-WHU")
     tracks = gridlog.whu_tracks(a.cache, log=log)
@@ -160,10 +168,27 @@ def main(argv=None) -> None:
     tasks.sort(key=lambda t: -t["minutes"] * len(t["levels"]) * len(t["chains"]))
     total = sum(len(t["levels"]) * len(t["chains"]) for t in tasks)
     log(f"{len(tasks)} draws, {total} files")
+    key = json.dumps([a.durations, a.levels, a.chains, a.draws, a.nohum_draws, a.nohum_chains,
+                      a.splice_draws, a.splice_durations, a.splice_chains, a.seed,
+                      facts["purport_commit"]])
+    progress = a.cache / f"records-{hashlib.sha256(key.encode()).hexdigest()[:12]}.jsonl"
     records: list[dict] = []
-    progress = a.cache / "records.jsonl"
-    t0 = time.time()
-    with open(progress, "w") as fh, mp.get_context("fork").Pool(a.jobs) as workers:
+    if a.resume and progress.is_file():
+        done: dict[str, list[dict]] = {}
+        for line in progress.read_text().splitlines():
+            try:
+                r = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a line cut short by the interruption
+            done.setdefault(r["draw"], []).append(r)
+        per_draw = {t["id"]: len(t["levels"]) * len(t["chains"]) for t in tasks}
+        complete = {d for d, rs in done.items() if len(rs) == per_draw.get(d)}
+        records = [r for d in complete for r in done[d]]
+        tasks = [t for t in tasks if t["id"] not in complete]
+        log(f"resuming: {len(complete)} draws ({len(records)} files) from {progress.name}")
+    progress.write_text("".join(json.dumps(r) + "\n" for r in records))
+    t0, n0 = time.time(), len(records)
+    with open(progress, "a") as fh, mp.get_context("fork").Pool(a.jobs) as workers:
         for i, recs in enumerate(workers.imap_unordered(trials.run_task, tasks), 1):
             records += recs
             for r in recs:
@@ -172,7 +197,7 @@ def main(argv=None) -> None:
             if i % max(1, len(tasks) // 40) == 0 or i == len(tasks):
                 el = time.time() - t0
                 log(f"  {i}/{len(tasks)} draws, {len(records)}/{total} files, {el / 60:.1f} min, "
-                    f"eta {el / len(records) * (total - len(records)) / 60:.1f} min")
+                    f"eta {el / (len(records) - n0) * (total - len(records)) / 60:.1f} min")
     speed = None
     if not a.skip_speed:
         log(f"speed: {a.speed_seconds} s recording, {a.speed_days} days of reference, one core")
@@ -197,6 +222,8 @@ def main(argv=None) -> None:
     a.out.mkdir(parents=True, exist_ok=True)
     (a.out / "results.json").write_text(json.dumps(res, indent=1, default=_json))
     (a.out / "results.md").write_text(report.render(json.loads(json.dumps(res, default=_json))))
+    if not a.keep_audio:
+        shutil.rmtree(audio, ignore_errors=True)
     log(f"wrote {a.out / 'results.md'} and results.json ({(time.time() - t_start) / 60:.1f} min)")
     for h in report.headline(res):
         log(f"  {'met' if h['met'] else 'MISSED'}: {h['target']}: {h['measured']}")
