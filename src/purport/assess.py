@@ -9,6 +9,7 @@ No verdict word anywhere: the evidence and its strength.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -69,32 +70,47 @@ def _edits(reuse: dict, self_reuse: dict, voice: dict, timing: dict,
 def verify(path: str | Path, *, archive: Archive, claimed_speaker: str | None = None,
            transcript: str | Path | None = None, events: str | Path | None = None,
            region: str | None = None, grid_csv: str | Path | None = None,
-           calibration: str | None = None) -> dict[str, Any]:
-    """Run every question that applies to one recording; the Assessment as a dict."""
+           calibration: str | None = None,
+           progress: Callable[[float, str], None] | None = None) -> dict[str, Any]:
+    """Run every question that applies to one recording; the Assessment as a dict.
+
+    ``progress(fraction, step)`` is called as each question starts (the web app's jobs
+    show it).
+    """
     from purport.news import record as news
     from purport.reuse import search
     from purport.timing import when
     from purport.voice import profiles
 
+    def step(fraction: float, what: str) -> None:
+        if progress is not None:
+            progress(fraction, what)
+
     path = Path(path)
+    step(0.0, "reading the recording")
     recording = _recording(archive, path)  # refuses unusable files before anything runs
     if claimed_speaker is not None:
         archive.speaker(claimed_speaker)  # an unknown speaker fails before the work
+    step(0.05, "reuse: matching against the archive")
     reuse = search.match_file(archive, path).to_dict()
+    step(0.25, "reuse: spans repeated inside the recording")
     self_reuse = search.match_file(archive, path, self_match=True).to_dict()
     if claimed_speaker is None:
         voice: dict[str, Any] = _skipped("no --claimed-speaker given")
         record: dict[str, Any] = _skipped("no --claimed-speaker given")
     else:
+        step(0.4, "voice: likelihood ratio against the claimed speaker's references")
         try:
             cal = profiles.get_calibration(archive, calibration)
             voice = profiles.check_file(archive, path, claimed_speaker, cal).to_dict()
         except PurportError as exc:
             voice = _skipped(str(exc))
         record = news.record(archive, claimed_speaker)
+    step(0.65, "timing: mains hum and content dating")
     timing = when.when_file(path, archive=archive if region else None, region=region,
                             grid_csv=grid_csv, transcript=transcript, events=events)
     edits = _edits(reuse, self_reuse, voice, timing, recording["duration"])
+    step(1.0, "done")
     return {
         "schema_version": SCHEMA_VERSION,
         "purport_version": __version__,

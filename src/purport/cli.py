@@ -43,6 +43,9 @@ app.add_typer(grid_app, name="grid")
 index_app = typer.Typer(help="The reuse index: landmark fingerprints of every recording.",
                         no_args_is_help=True)
 app.add_typer(index_app, name="index")
+token_app = typer.Typer(help="API tokens for `purport serve` (read or write scope).",
+                        no_args_is_help=True)
+app.add_typer(token_app, name="token")
 
 out = Console(highlight=False, soft_wrap=True)
 if not out.is_terminal:  # pipes and files get whole rows, not 80-column wraps
@@ -87,7 +90,7 @@ def _timestamp(text: str | None, option: str) -> dt.datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
-def _size(text: str) -> int:
+def _size(text: str, option: str = "--max-size") -> int:
     units = {"k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
     t = text.strip().lower().removesuffix("b").removesuffix("i")
     try:
@@ -95,7 +98,7 @@ def _size(text: str) -> int:
             return int(float(t[:-1]) * units[t[-1]])
         return int(t)
     except ValueError:
-        raise ParameterError(f"--max-size wants a size like 500M or 2G, not {text!r}") from None
+        raise ParameterError(f"{option} wants a size like 500M or 2G, not {text!r}") from None
 
 
 def _hms(seconds: float) -> str:
@@ -371,6 +374,9 @@ def match_(
     ] = False,
     max_false_match: Annotated[float, typer.Option(
         help="Report matches whose false-match probability is at most this.")] = 1e-2,
+    fingerprint: Annotated[bool, typer.Option(
+        "--fingerprint", help="FILE is a fingerprint written by `purport fingerprint`, "
+        "not audio.")] = False,
     db: Db = None, json_: Json = False,
 ) -> None:
     """Which seconds of a recording re-use archive recordings, at what speed and pitch."""
@@ -379,14 +385,20 @@ def match_(
     if not 0 < max_false_match <= 1:
         raise ParameterError("--max-false-match must be in (0, 1]")
     with _interruptible(), Archive(db) as archive:
-        report = search.match_file(archive, file, self_match=self_,
-                                   max_false_match=max_false_match)
+        if fingerprint:
+            fp, query = search.read_fingerprint(_read_bytes(file), name=file.name)
+            report = search.match_fingerprint(archive, fp, query, self_match=self_,
+                                              max_false_match=max_false_match)
+        else:
+            report = search.match_file(archive, file, self_match=self_,
+                                       max_false_match=max_false_match)
     if json_:
         _emit(report.to_dict())
         return
     q = report.query
     known = f", archive recording {q['recording_id']}" if q["recording_id"] else ""
-    out.print(f"query: {q['name']} ({_hms(q['duration'])}, sha256 {q['sha256'][:12]}{known})")
+    digest = f"sha256 {q['sha256'][:12]}" if q.get("sha256") else "fingerprint only"
+    out.print(f"query: {q['name']} ({_hms(q['duration'])}, {digest}{known})")
     if not self_:
         ref = report.reference
         excluded = (f" (recording {ref['excluded'][0]}, the query itself, left out)"
@@ -401,6 +413,29 @@ def match_(
                   f"false-match p {m['false_match_probability']:.1e}")
     out.print(f"method: {report.method}")
     out.print(f"limits: {report.limits}")
+
+
+def _read_bytes(path: Path, *, limit: int = 256 * 1024**2) -> bytes:
+    if not path.is_file():
+        raise ParameterError(f"{path}: no such file")
+    if path.stat().st_size > limit:
+        raise ParameterError(f"{path}: larger than {limit // 1024**2} MiB")
+    return path.read_bytes()
+
+
+@app.command("fingerprint")
+def fingerprint_(
+    file: Annotated[Path, typer.Argument(help="A recording (any media file).")],
+    output: Annotated[Path, typer.Option(
+        "--output", "-o", help="Where to write the fingerprint.")],
+) -> None:
+    """Write a recording's landmark fingerprint: match it elsewhere without sending audio."""
+    from purport.reuse import search
+
+    data = search.fingerprint_file(file)
+    output.write_bytes(data)
+    out.print(f"wrote {output} ({len(data)} bytes): match it with `purport match {output} "
+              "--fingerprint` or POST it to /api/match")
 
 
 @index_app.command("rebuild")
@@ -769,6 +804,94 @@ def verify(
     out.print(f"  edits:  {len(result['edits']['candidates'])} candidate point(s)")
     if html is not None:
         out.print(f"wrote {html}")
+
+
+class Scope(StrEnum):
+    read = "read"
+    write = "write"
+
+
+@token_app.command("create")
+def token_create(
+    name: Annotated[str, typer.Argument(help="Who or what the token is for.")],
+    scope: Annotated[Scope, typer.Option(
+        help="read: browse and query; write: also add recordings and start verifications.")
+    ] = Scope.read,
+    db: Db = None, json_: Json = False,
+) -> None:
+    """Create an API token; its secret is printed once and only a hash of it is kept."""
+    with Archive(db) as archive:
+        token, secret = archive.create_token(name, scope=scope.value)
+    if json_:
+        _emit(dict(token.to_dict(), secret=secret))
+        return
+    out.print(f"token {token.id} {token.name!r} ({token.scope}): {secret}")
+    out.print("keep it now: purport keeps only its hash and cannot show it again")
+
+
+@token_app.command("list")
+def token_list(db: Db = None, json_: Json = False) -> None:
+    """List API tokens (never their secrets)."""
+    with Archive(db) as archive:
+        found = archive.tokens()
+    if json_:
+        _emit([t.to_dict() for t in found])
+        return
+    table = Table("id", "name", "scope", "created", "last used", "revoked", box=None)
+    for t in found:
+        d = t.to_dict()
+        table.add_row(str(t.id), t.name, t.scope, d["created_at"], d["last_used_at"] or "",
+                      d["revoked_at"] or "")
+    out.print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: Annotated[int, typer.Argument(help="The token's id.")],
+                 db: Db = None, json_: Json = False) -> None:
+    """Revoke an API token: requests with it are refused from now on."""
+    with Archive(db) as archive:
+        token = archive.revoke_token(token_id)
+    if json_:
+        _emit(token.to_dict())
+        return
+    out.print(f"revoked token {token.id} {token.name!r}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    max_upload: Annotated[str, typer.Option(
+        help="Refuse uploads larger than this (413).")] = "512M",
+    max_duration: Annotated[float, typer.Option(
+        "--max-upload-duration", help="Refuse uploads longer than this many seconds.")
+    ] = 3 * 3600.0,
+    workers: Annotated[int, typer.Option(
+        help="Background jobs run at once (verification is CPU-bound).")] = 1,
+    secure_cookies: Annotated[bool, typer.Option(
+        "--secure-cookies", help="Send the login cookie over HTTPS only (behind a TLS "
+        "proxy).")] = False,
+    store: Store = None, db: Db = None,
+) -> None:
+    """Serve the web app and REST API over the archive (pages, uploads, jobs; tokens)."""
+    import uvicorn
+
+    from purport.web import Settings, create_app
+
+    if workers < 1:
+        raise ParameterError("--workers must be at least 1")
+    if max_duration <= 0:
+        raise ParameterError("--max-upload-duration must be positive")
+    limit = _size(max_upload, "--max-upload")
+    web = create_app(Settings(db=db, store_dir=store, max_upload_bytes=limit,
+                              max_duration=max_duration, workers=workers,
+                              secure_cookies=secure_cookies))
+    if not web.state.archive.tokens():
+        err.print("no API tokens yet: create one with `purport token create NAME --scope "
+                  "write`", markup=False)
+    err.print(f"purport serving {web.state.archive.info()['db']} on http://{host}:{port}/",
+              markup=False)
+    uvicorn.run(web, host=host, port=port, log_level="info")
 
 
 @app.command()

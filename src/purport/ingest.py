@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from pathlib import Path
 
 from purport import media, reuse
-from purport.archive import AddResult, Archive, Provenance
+from purport.archive import AddResult, Archive, Provenance, Transaction
 from purport.errors import PurportError
 
 #: Ingest decodes straight to the landmarks' rate (decoding proves the file usable, and
@@ -21,13 +22,15 @@ def add_files(archive: Archive, paths: Sequence[str | Path], *, role: str | None
               copy: bool = True, notes: str | None = None,
               max_bytes: int = media.DEFAULT_MAX_BYTES,
               max_duration: float = media.DEFAULT_MAX_DURATION,
-              progress: Progress | None = None) -> list[AddResult]:
+              progress: Progress | None = None,
+              txn: Transaction | None = None) -> list[AddResult]:
     """Decode and file every path, or none: the first bad file rolls the whole batch back.
 
     Re-adding bytes already in the archive merges the new provenance into the existing
     recording (status "already present") instead of duplicating it. Each new recording's
     landmark fingerprint is stored in the same transaction, so the reuse index never
-    misses a recording the archive holds.
+    misses a recording the archive holds. Pass ``txn`` to make the batch part of a larger
+    transaction.
     """
     paths = [Path(p) for p in paths]
     if not paths:
@@ -35,7 +38,7 @@ def add_files(archive: Archive, paths: Sequence[str | Path], *, role: str | None
     if speaker is not None:
         archive.speaker(speaker)  # fail before decoding anything
     results: list[AddResult] = []
-    with archive.transaction() as txn:
+    with nullcontext(txn) if txn is not None else archive.transaction() as txn:
         for i, path in enumerate(paths, 1):
             try:
                 signal = media.load(path, sr=ANALYSIS_SR, max_bytes=max_bytes,

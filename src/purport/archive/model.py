@@ -114,3 +114,46 @@ class AddResult(_Dict):
     status: str  # "added" or "already present"
     recording: Recording
     merged: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Token(_Dict):
+    """An API token of ``purport serve`` (the secret itself is shown once, never stored)."""
+
+    id: int
+    name: str
+    scope: str  # "read" or "write" (write includes read)
+    created_at: dt.datetime
+    last_used_at: dt.datetime | None = None
+    revoked_at: dt.datetime | None = None
+
+    def allows(self, scope: str) -> bool:
+        return self.revoked_at is None and (self.scope == "write" or scope == "read")
+
+
+@dataclass(frozen=True)
+class Job(_Dict):
+    """Background work of the web app: its state, progress (0-1) and outcome."""
+
+    id: int
+    kind: str
+    state: str  # queued, running, done, failed
+    progress: float
+    message: str
+    params: dict[str, Any]
+    result: dict[str, Any] | None
+    error: str | None
+    created_at: dt.datetime
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class StoredAssessment(_Dict):
+    """An assessment kept with the recording it assesses (``data`` is the whole document)."""
+
+    id: int
+    recording_id: int
+    claimed_speaker: str | None
+    created_at: dt.datetime
+    data: dict[str, Any] = field(default_factory=dict)

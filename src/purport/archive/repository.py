@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import secrets
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -13,18 +15,25 @@ import sqlalchemy as sa
 
 from purport.archive import db, store
 from purport.archive.model import (
+    Job,
     Provenance,
     Recording,
     Release,
     Sighting,
     Speaker,
+    StoredAssessment,
+    Token,
     iso,
 )
 from purport.archive.schema import (
+    JOB_STATES,
     ROLES,
+    SCOPES,
+    assessments,
     calibrations,
     fingerprints,
     grid_logs,
+    jobs,
     recordings,
     release_recordings,
     releases,
@@ -32,6 +41,7 @@ from purport.archive.schema import (
     sightings,
     speaker_aliases,
     speakers,
+    tokens,
     voice_embeddings,
 )
 from purport.errors import ArchiveError, NotFoundError, ParameterError
@@ -626,6 +636,149 @@ class Archive:
                        recording_ids=list(rec_ids), medium=row.medium,
                        duration_minutes=row.duration_minutes, report_ids=list(rep_ids))
 
+    # -- API tokens ----------------------------------------------------------------
+
+    def create_token(self, name: str, *, scope: str = "read",
+                     txn: Transaction | None = None) -> tuple[Token, str]:
+        """A new API token: (token, secret). Only a hash of the secret is stored."""
+        name = _clean(name, "token name")
+        if scope not in SCOPES:
+            raise ParameterError(f"scope must be one of {', '.join(SCOPES)}, not {scope!r}")
+        secret = "pp_" + secrets.token_urlsafe(32)
+        with self._use(txn) as t:
+            token_id = t.conn.execute(tokens.insert().values(
+                name=name, scope=scope, secret_sha256=_digest(secret),
+                created_at=now())).inserted_primary_key[0]
+            return self._token(t.conn, token_id), secret
+
+    def tokens(self) -> list[Token]:
+        with self.engine.connect() as conn:
+            ids = conn.execute(sa.select(tokens.c.id).order_by(tokens.c.id)).scalars().all()
+            return [self._token(conn, i) for i in ids]
+
+    def revoke_token(self, token_id: int, *, txn: Transaction | None = None) -> Token:
+        """Revoke a token (kept, marked revoked, so its jobs still say who ran them)."""
+        with self._use(txn) as t:
+            if t.conn.execute(sa.select(tokens.c.id).where(tokens.c.id == token_id)).first() \
+                    is None:
+                raise NotFoundError(f"no token {token_id}")
+            t.conn.execute(tokens.update().where(tokens.c.id == token_id,
+                                                 tokens.c.revoked_at.is_(None))
+                           .values(revoked_at=now()))
+            return self._token(t.conn, token_id)
+
+    def token_for_secret(self, secret: str) -> Token | None:
+        """The live token with this secret (its last use noted), or None."""
+        if not secret:
+            return None
+        with self.transaction() as t:
+            row = t.conn.execute(sa.select(tokens.c.id).where(
+                tokens.c.secret_sha256 == _digest(secret),
+                tokens.c.revoked_at.is_(None))).first()
+            if row is None:
+                return None
+            t.conn.execute(tokens.update().where(tokens.c.id == row.id)
+                           .values(last_used_at=now()))
+            return self._token(t.conn, row.id)
+
+    def _token(self, conn: sa.Connection, token_id: int) -> Token:
+        row = conn.execute(sa.select(tokens).where(tokens.c.id == token_id)).one()
+        return Token(id=row.id, name=row.name, scope=row.scope, created_at=row.created_at,
+                     last_used_at=row.last_used_at, revoked_at=row.revoked_at)
+
+    # -- stored assessments ---------------------------------------------------------
+
+    def add_assessment(self, recording: str | int, data: dict[str, Any], *,
+                       claimed_speaker: str | None = None,
+                       txn: Transaction | None = None) -> StoredAssessment:
+        """Keep an assessment with the recording it assesses."""
+        with self._use(txn) as t:
+            recording_id = self._recording_id(t.conn, recording)
+            aid = t.conn.execute(assessments.insert().values(
+                recording_id=recording_id, claimed_speaker=claimed_speaker, data=data,
+                created_at=now())).inserted_primary_key[0]
+            return self._assessment(t.conn, aid, with_data=True)
+
+    def assessment(self, assessment_id: int) -> StoredAssessment:
+        with self.engine.connect() as conn:
+            if conn.execute(sa.select(assessments.c.id)
+                            .where(assessments.c.id == assessment_id)).first() is None:
+                raise NotFoundError(f"no assessment {assessment_id} in the archive")
+            return self._assessment(conn, assessment_id, with_data=True)
+
+    def assessments(self, *, recording: str | int | None = None) -> list[StoredAssessment]:
+        """Assessments, newest first (without their documents), optionally of one recording."""
+        with self.engine.connect() as conn:
+            query = sa.select(assessments.c.id).order_by(assessments.c.id.desc())
+            if recording is not None:
+                query = query.where(assessments.c.recording_id
+                                    == self._recording_id(conn, recording))
+            return [self._assessment(conn, i, with_data=False)
+                    for i in conn.execute(query).scalars()]
+
+    def _assessment(self, conn: sa.Connection, assessment_id: int, *,
+                    with_data: bool) -> StoredAssessment:
+        cols = [c for c in assessments.c if with_data or c.name != "data"]
+        row = conn.execute(sa.select(*cols).where(assessments.c.id == assessment_id)).one()
+        return StoredAssessment(id=row.id, recording_id=row.recording_id,
+                                claimed_speaker=row.claimed_speaker, created_at=row.created_at,
+                                data=dict(row.data) if with_data else {})
+
+    # -- background jobs -------------------------------------------------------------
+
+    def add_job(self, kind: str, params: dict[str, Any], *, token_id: int | None = None,
+                txn: Transaction | None = None) -> Job:
+        with self._use(txn) as t:
+            job_id = t.conn.execute(jobs.insert().values(
+                kind=kind, state="queued", progress=0.0, message="queued", params=params,
+                token_id=token_id, created_at=now())).inserted_primary_key[0]
+            return self._job(t.conn, job_id)
+
+    def update_job(self, job_id: int, *, state: str | None = None,
+                   progress: float | None = None, message: str | None = None,
+                   result: dict[str, Any] | None = None, error: str | None = None) -> Job:
+        """Move a job on; each update is its own short transaction, so pages see it at once."""
+        values: dict[str, Any] = {}
+        if state is not None:
+            if state not in JOB_STATES:
+                raise ParameterError(f"job state must be one of {', '.join(JOB_STATES)}")
+            values["state"] = state
+            if state == "running":
+                values["started_at"] = now()
+            if state in ("done", "failed"):
+                values["finished_at"] = now()
+        if progress is not None:
+            values["progress"] = float(min(max(progress, 0.0), 1.0))
+        if message is not None:
+            values["message"] = message
+        if result is not None:
+            values["result"] = result
+        if error is not None:
+            values["error"] = error
+        with self.transaction() as t:
+            t.conn.execute(jobs.update().where(jobs.c.id == job_id).values(**values))
+            return self._job(t.conn, job_id)
+
+    def job(self, job_id: int) -> Job:
+        with self.engine.connect() as conn:
+            if conn.execute(sa.select(jobs.c.id).where(jobs.c.id == job_id)).first() is None:
+                raise NotFoundError(f"no job {job_id}")
+            return self._job(conn, job_id)
+
+    def jobs(self, *, states: Iterable[str] | None = None, limit: int = 50) -> list[Job]:
+        """Jobs, newest first."""
+        with self.engine.connect() as conn:
+            query = sa.select(jobs.c.id).order_by(jobs.c.id.desc()).limit(limit)
+            if states is not None:
+                query = query.where(jobs.c.state.in_(list(states)))
+            return [self._job(conn, i) for i in conn.execute(query).scalars()]
+
+    def _job(self, conn: sa.Connection, job_id: int) -> Job:
+        r = conn.execute(sa.select(jobs).where(jobs.c.id == job_id)).one()
+        return Job(id=r.id, kind=r.kind, state=r.state, progress=r.progress, message=r.message,
+                   params=dict(r.params or {}), result=r.result, error=r.error,
+                   created_at=r.created_at, started_at=r.started_at, finished_at=r.finished_at)
+
     @contextmanager
     def _read(self, txn: Transaction | None) -> Iterator[sa.Connection]:
         if txn is not None:
@@ -633,6 +786,10 @@ class Archive:
         else:
             with self.engine.connect() as conn:
                 yield conn
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def _clean(text: str, what: str) -> str:

@@ -123,8 +123,11 @@ def _table(rows: list[list[Any]], head: list[str]) -> str:
             + "</table>")
 
 
-def render(a: dict[str, Any]) -> str:
-    """The Assessment as an analyst's note, top to bottom."""
+def render(a: dict[str, Any], *, header: str = "") -> str:
+    """The Assessment as an analyst's note, top to bottom.
+
+    ``header`` is trusted HTML put first in the body (the web app's navigation bar).
+    """
     rec = a["recording"]
     dur = rec["duration"]
     parts = [f"<h1>Assessment of {e(rec['name'])}</h1>",
@@ -207,4 +210,4 @@ def render(a: dict[str, Any]) -> str:
                          f"<p class='muted'>Limits: {e(m.get('limits') or '')}</p>")
     return ("<!doctype html><html lang='en'><head><meta charset='utf-8'>"
             f"<title>purport assessment: {e(rec['name'])}</title><style>{CSS}</style></head>"
-            f"<body>{''.join(parts)}</body></html>")
+            f"<body>{header}{''.join(parts)}</body></html>")

@@ -177,14 +177,24 @@ class Index:
         return qpos, starts + np.arange(total)
 
 
-def to_bytes(fp: Fingerprint) -> bytes:
-    """A fingerprint as compressed bytes for the archive (what `index stats` counts on disk)."""
+def to_bytes(fp: Fingerprint, *, query: bool = False) -> bytes:
+    """A fingerprint as compressed bytes for the archive (what `index stats` counts on disk).
+
+    ``query`` keeps the triplets' peaks too, which a search needs: what `purport
+    fingerprint` writes, so a fingerprint can be matched without sending the audio.
+    """
     buf = io.BytesIO()
+    extra = {}
+    if query:
+        if fp.triplet_peaks is None:
+            raise ParameterError("this fingerprint was loaded from storage: fingerprint the "
+                                 "audio again")
+        extra["triplet_peaks"] = fp.triplet_peaks
     np.savez_compressed(
         buf, hash=fp.hash, t1=fp.t1, span=fp.span, f1=fp.f1.astype(np.float16),
         peaks_t=fp.peaks.t, peaks_f=fp.peaks.f.astype(np.float16),
         level=fp.level if fp.level is not None else np.zeros(0, np.uint8),
-        duration=np.float64(fp.duration), method=np.array(fp.method))
+        duration=np.float64(fp.duration), method=np.array(fp.method), **extra)
     return buf.getvalue()
 
 
@@ -193,11 +203,21 @@ def from_bytes(data: bytes) -> Fingerprint:
     try:
         with np.load(io.BytesIO(data)) as z:
             level = z["level"] if "level" in z.files and len(z["level"]) else None
-            return Fingerprint(
+            tp = z["triplet_peaks"] if "triplet_peaks" in z.files else None
+            fp = Fingerprint(
                 hash=z["hash"], t1=z["t1"], span=z["span"], f1=z["f1"].astype(np.float32),
                 peaks=Peaks(z["peaks_t"], z["peaks_f"].astype(np.float32)),
-                duration=float(z["duration"]), method=str(z["method"]), level=level)
-    except (OSError, ValueError, KeyError) as exc:
+                duration=float(z["duration"]), method=str(z["method"]), level=level,
+                triplet_peaks=tp)
+        n, n_peaks = len(fp.hash), len(fp.peaks.t)
+        if not (len(fp.t1) == len(fp.span) == len(fp.f1) == n) \
+                or len(fp.peaks.f) != n_peaks or not np.isfinite(fp.duration) \
+                or fp.duration < 0 or (tp is not None and (
+                    tp.ndim != 2 or tp.shape != (n, 3) or (n and (tp.min() < 0
+                                                                  or tp.max() >= n_peaks)))):
+            raise ValueError("arrays of inconsistent shapes")
+        return fp
+    except (OSError, ValueError, KeyError, EOFError) as exc:
         raise ParameterError(f"unreadable stored fingerprint ({exc}): "
                              "run `purport index rebuild`") from exc
 

@@ -14,9 +14,9 @@ from typing import Any
 
 from purport import media
 from purport.archive import Archive
-from purport.errors import ArchiveError, PurportError
+from purport.errors import ArchiveError, ParameterError, PurportError
 from purport.reuse.index import Index, from_bytes, to_bytes
-from purport.reuse.landmarks import METHOD, SR, fingerprint
+from purport.reuse.landmarks import METHOD, SR, Fingerprint, fingerprint
 from purport.reuse.match import LIMITS_TEXT, MAX_FALSE_MATCH, METHOD_TEXT, match, match_self
 
 
@@ -80,17 +80,52 @@ def match_file(archive: Archive, path: str | Path, *, self_match: bool = False,
                max_false_match: float = MAX_FALSE_MATCH) -> ReuseReport:
     """Which spans of the file come from archive recordings (or, ``self_match``, from itself)."""
     signal = media.load(path, sr=SR)
-    query_fp = fingerprint(signal.y, sr=signal.sr)
     info = signal.info
     query = {"name": info.name, "sha256": info.sha256, "duration": round(info.duration, 3),
              "codec": info.codec, "sample_rate": info.sample_rate, "recording_id": None}
-    known = [r for r in archive.recordings() if r.sha256 == info.sha256]
+    return match_fingerprint(archive, fingerprint(signal.y, sr=signal.sr), query,
+                             self_match=self_match, max_false_match=max_false_match)
+
+
+def fingerprint_file(path: str | Path) -> bytes:
+    """A file's query fingerprint as bytes (what ``purport fingerprint`` writes): it can be
+    matched by ``purport match --fingerprint`` or the web API without sending the audio."""
+    signal = media.load(path, sr=SR)
+    return to_bytes(fingerprint(signal.y, sr=signal.sr), query=True)
+
+
+def read_fingerprint(data: bytes, *, name: str = "fingerprint") -> tuple[Fingerprint, dict]:
+    """A query fingerprint from ``fingerprint_file`` bytes, and the query it describes."""
+    try:
+        fp = from_bytes(data)
+    except PurportError as exc:
+        raise ParameterError(f"{name} is not a purport fingerprint (write one with "
+                             "`purport fingerprint FILE`)") from exc
+    if fp.method != METHOD:
+        raise ParameterError(f"{name} was made with landmark method {fp.method}, not "
+                             f"{METHOD}: fingerprint the audio again with this purport")
+    if fp.triplet_peaks is None:
+        raise ParameterError(f"{name} is a stored fingerprint, not a query one: write it "
+                             "with `purport fingerprint FILE`")
+    query = {"name": name, "sha256": None, "duration": round(fp.duration, 3), "codec": None,
+             "sample_rate": None, "recording_id": None, "fingerprint_only": True}
+    return fp, query
+
+
+def match_fingerprint(archive: Archive, query_fp: Fingerprint, query: dict[str, Any], *,
+                      self_match: bool = False,
+                      max_false_match: float = MAX_FALSE_MATCH) -> ReuseReport:
+    """The matches of one query fingerprint; ``query`` describes it (name, sha256, ...)."""
+    query = dict(query)
+    known = ([r for r in archive.recordings() if r.sha256 == query["sha256"]]
+             if query.get("sha256") else [])
     if known:
         query["recording_id"] = known[0].id
+    name, sha256, duration = query["name"], query.get("sha256"), query["duration"]
     if self_match:
         found = match_self(query_fp, max_false_match=max_false_match)
-        matches = [dict(m.to_dict(), recording_id=query["recording_id"], sha256=info.sha256,
-                        name=info.name) for m in found]
+        matches = [dict(m.to_dict(), recording_id=query["recording_id"], sha256=sha256,
+                        name=name) for m in found]
         summary = (f"{len(matches)} span(s) repeat earlier spans of the same recording"
                    if matches else "no span repeats inside this recording")
         return ReuseReport(query=query, matches=matches, summary=summary,
@@ -110,7 +145,7 @@ def match_file(archive: Archive, path: str | Path, *, self_match: bool = False,
     if matches:
         covered = sum(m["query_end"] - m["query_start"] for m in matches)
         sources = len({m["recording_id"] for m in matches})
-        summary = (f"{len(matches)} span(s) covering {covered:.1f} s of {info.duration:.1f} s "
+        summary = (f"{len(matches)} span(s) covering {covered:.1f} s of {duration:.1f} s "
                    f"re-use {sources} archive recording(s)")
     else:
         summary = (f"nothing in the archive ({reference['recordings']} recordings, "
