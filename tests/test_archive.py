@@ -238,3 +238,44 @@ def test_default_location_is_purport_db_or_env(tmp_path, monkeypatch):
 def test_unsupported_url_is_a_parameter_error():
     with pytest.raises(ParameterError, match="unsupported database URL"):
         Archive("mysql://user:secret@host/db")
+
+
+def test_tokens_keep_only_a_hash_and_can_be_revoked(archive):
+    from purport.archive.schema import tokens
+
+    token, secret = archive.create_token("desk", scope="write")
+    assert secret.startswith("pp_") and len(secret) > 40
+    with archive.engine.connect() as conn:
+        stored = conn.execute(sa.select(tokens.c.secret_sha256)).scalars().all()
+    assert secret not in stored and len(stored[0]) == 64
+    found = archive.token_for_secret(secret)
+    assert found.id == token.id and found.allows("write") and found.last_used_at is not None
+    assert archive.token_for_secret(secret + "x") is None
+    reader, read_secret = archive.create_token("reader")
+    assert archive.token_for_secret(read_secret).allows("read")
+    assert not archive.token_for_secret(read_secret).allows("write")
+    archive.revoke_token(token.id)
+    assert archive.token_for_secret(secret) is None
+    assert [t.revoked_at is not None for t in archive.tokens()] == [True, False]
+    with pytest.raises(ParameterError):
+        archive.create_token("x", scope="admin")
+    with pytest.raises(NotFoundError):
+        archive.revoke_token(999)
+
+
+def test_jobs_and_assessments_round_trip(archive, wavs):
+    (added,) = ingest.add_files(archive, wavs(1))
+    job = archive.add_job("verify", {"file": "talk0.wav"})
+    assert (job.state, job.progress) == ("queued", 0.0)
+    archive.update_job(job.id, state="running", progress=0.4, message="voice")
+    done = archive.update_job(job.id, state="done", progress=1.0, result={"assessment_id": 1})
+    assert done.state == "done" and done.result == {"assessment_id": 1}
+    assert done.started_at is not None and done.finished_at is not None
+    assert [j.id for j in archive.jobs(states=("done",))] == [job.id]
+    stored = archive.add_assessment(added.recording.id, {"schema_version": "1.0", "x": [1, 2]},
+                                    claimed_speaker="Speaker A")
+    assert archive.assessment(stored.id).data == {"schema_version": "1.0", "x": [1, 2]}
+    assert [a.id for a in archive.assessments(recording=added.recording.id)] == [stored.id]
+    archive.remove_recording(added.recording.id)  # its assessments go with it
+    with pytest.raises(NotFoundError):
+        archive.assessment(stored.id)

@@ -151,3 +151,50 @@ def test_readme_documents_every_command_and_option():
             for opt in param.opts:
                 if opt.startswith("--") and opt not in ("--help",):
                     assert opt in text, f"README lacks option {opt} of {command!r}"
+
+
+def test_token_create_list_revoke(capsys, db):
+    assert run(capsys, "init", "--db", db)[0] == 0
+    code, out, _ = run(capsys, "token", "create", "desk", "--scope", "write", "--db", db,
+                       "--json")
+    created = json.loads(out)
+    assert code == 0 and created["scope"] == "write" and created["secret"].startswith("pp_")
+    code, out, _ = run(capsys, "token", "list", "--db", db, "--json")
+    listed = json.loads(out)
+    assert [t["name"] for t in listed] == ["desk"] and "secret" not in listed[0]
+    assert created["secret"] not in out
+    code, out, _ = run(capsys, "token", "revoke", str(created["id"]), "--db", db)
+    assert code == 0 and "revoked" in out
+    code, _, err = run(capsys, "token", "revoke", "99", "--db", db)
+    assert code == 1 and err.startswith("error: no token 99")
+    code, _, err = run(capsys, "token", "create", "x", "--scope", "admin", "--db", db)
+    assert code == 2
+
+
+def test_fingerprint_matches_like_the_audio_it_came_from(capsys, db, tmp_path):
+    from purport import demo
+
+    d = demo.data_dir()
+    assert run(capsys, "init", "--db", db)[0] == 0
+    assert run(capsys, "add", str(d / "fulan_2019-03-01_address.ogg"), "--db", db)[0] == 0
+    questioned = d / "questioned_2024-03-10_telegram.ogg"
+    fp = tmp_path / "q.fp"
+    code, out, _ = run(capsys, "fingerprint", str(questioned), "-o", str(fp))
+    assert code == 0 and fp.stat().st_size > 0
+    _, by_audio, _ = run(capsys, "match", str(questioned), "--db", db, "--json")
+    code, by_fp, _ = run(capsys, "match", str(fp), "--fingerprint", "--db", db, "--json")
+    a, b = json.loads(by_audio), json.loads(by_fp)
+    assert code == 0 and len(a["matches"]) == 1
+    assert [(m["recording_id"], m["query_start"]) for m in a["matches"]] == \
+        [(m["recording_id"], m["query_start"]) for m in b["matches"]]
+    assert b["query"]["sha256"] == a["query"]["sha256"]
+    code, _, err = run(capsys, "match", str(questioned), "--fingerprint", "--db", db)
+    assert code == 1 and "not a purport fingerprint" in err
+
+
+def test_serve_refuses_bad_settings_before_starting(capsys, db):
+    assert run(capsys, "init", "--db", db)[0] == 0
+    code, _, err = run(capsys, "serve", "--db", db, "--max-upload", "lots")
+    assert code == 1 and "--max-upload" in err
+    code, _, err = run(capsys, "serve", "--db", db, "--workers", "0")
+    assert code == 1 and "--workers" in err

@@ -13,6 +13,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -177,11 +178,13 @@ class Index:
         return qpos, starts + np.arange(total)
 
 
-def to_bytes(fp: Fingerprint, *, query: bool = False) -> bytes:
+def to_bytes(fp: Fingerprint, *, query: bool = False,
+             source: dict[str, Any] | None = None) -> bytes:
     """A fingerprint as compressed bytes for the archive (what `index stats` counts on disk).
 
     ``query`` keeps the triplets' peaks too, which a search needs: what `purport
-    fingerprint` writes, so a fingerprint can be matched without sending the audio.
+    fingerprint` writes, so a fingerprint can be matched without sending the audio;
+    ``source`` (name, sha256 and duration of the file it came from) travels with it.
     """
     buf = io.BytesIO()
     extra = {}
@@ -190,12 +193,24 @@ def to_bytes(fp: Fingerprint, *, query: bool = False) -> bytes:
             raise ParameterError("this fingerprint was loaded from storage: fingerprint the "
                                  "audio again")
         extra["triplet_peaks"] = fp.triplet_peaks
+    if source is not None:
+        extra["source"] = np.array(json.dumps(source))
     np.savez_compressed(
         buf, hash=fp.hash, t1=fp.t1, span=fp.span, f1=fp.f1.astype(np.float16),
         peaks_t=fp.peaks.t, peaks_f=fp.peaks.f.astype(np.float16),
         level=fp.level if fp.level is not None else np.zeros(0, np.uint8),
         duration=np.float64(fp.duration), method=np.array(fp.method), **extra)
     return buf.getvalue()
+
+
+def source_of(data: bytes) -> dict[str, Any]:
+    """What a query fingerprint says of the file it came from ({} when it says nothing)."""
+    try:
+        with np.load(io.BytesIO(data)) as z:
+            found = json.loads(str(z["source"])) if "source" in z.files else {}
+    except (OSError, ValueError, KeyError, EOFError):
+        return {}
+    return found if isinstance(found, dict) else {}
 
 
 def from_bytes(data: bytes) -> Fingerprint:

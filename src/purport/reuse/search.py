@@ -15,7 +15,7 @@ from typing import Any
 from purport import media
 from purport.archive import Archive
 from purport.errors import ArchiveError, ParameterError, PurportError
-from purport.reuse.index import Index, from_bytes, to_bytes
+from purport.reuse.index import Index, from_bytes, source_of, to_bytes
 from purport.reuse.landmarks import METHOD, SR, Fingerprint, fingerprint
 from purport.reuse.match import LIMITS_TEXT, MAX_FALSE_MATCH, METHOD_TEXT, match, match_self
 
@@ -91,7 +91,10 @@ def fingerprint_file(path: str | Path) -> bytes:
     """A file's query fingerprint as bytes (what ``purport fingerprint`` writes): it can be
     matched by ``purport match --fingerprint`` or the web API without sending the audio."""
     signal = media.load(path, sr=SR)
-    return to_bytes(fingerprint(signal.y, sr=signal.sr), query=True)
+    info = signal.info
+    return to_bytes(fingerprint(signal.y, sr=signal.sr), query=True,
+                    source={"name": info.name, "sha256": info.sha256,
+                            "duration": round(info.duration, 3)})
 
 
 def read_fingerprint(data: bytes, *, name: str = "fingerprint") -> tuple[Fingerprint, dict]:
@@ -107,8 +110,14 @@ def read_fingerprint(data: bytes, *, name: str = "fingerprint") -> tuple[Fingerp
     if fp.triplet_peaks is None:
         raise ParameterError(f"{name} is a stored fingerprint, not a query one: write it "
                              "with `purport fingerprint FILE`")
-    query = {"name": name, "sha256": None, "duration": round(fp.duration, 3), "codec": None,
-             "sample_rate": None, "recording_id": None, "fingerprint_only": True}
+    source = source_of(data)
+    sha256 = source.get("sha256")
+    if not (isinstance(sha256, str) and len(sha256) == 64
+            and all(c in "0123456789abcdef" for c in sha256)):
+        sha256 = None
+    query = {"name": str(source.get("name") or name), "sha256": sha256,
+             "duration": round(fp.duration, 3), "codec": None, "sample_rate": None,
+             "recording_id": None, "fingerprint_only": True}
     return fp, query
 
 

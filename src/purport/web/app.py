@@ -11,6 +11,7 @@ add recordings and start verifications. The work itself is the Python API's (``a
 
 import datetime as dt
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -139,7 +140,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                                  version=__version__, **extra)
         return HTMLResponse(body, status_code=status)
 
+    upload_prefix = re.compile(re.escape(str(upload_dir)) + r"/[0-9a-f]{32}/")
+
     def error(request: Request, status: int, message: str) -> Response:
+        message = upload_prefix.sub("", message)  # the client's file name, not our path
         if wants_json(request):
             headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
             return JSONResponse({"error": {"status": status, "message": message}},
