@@ -64,7 +64,8 @@ def test_recording_cut_from_the_log_is_placed_at_its_true_offset(speech, nominal
     y = mix(speech, hum(path, 5000.0, 180, nominal=nominal), -30)
     where = locate.locate(enf.extract(y, sr=SR), grid.GridLog(START, path))
     assert where.best.offset_seconds == pytest.approx(5000.0, abs=1.0)
-    assert where.false_match_probability < 1e-3
+    # 3 min at -30 dB in 4 h: confident at the 1 % level (block-maximum null)
+    assert where.false_match_probability < 0.01
     assert where.alternatives and where.alternatives[0].z < where.best.z
 
 
@@ -193,3 +194,42 @@ def test_cli_when_places_a_recording_in_a_grid_csv(tmp_path, capsys, speech):
     assert abs((got - expected).total_seconds()) < 1.0
     assert e["false_match_probability"] < 1e-3 and e["alternatives"]
     assert out["content"] is None
+
+
+def wandering_tone(seconds: float, seed: int, *, nominal: int = 50, hold: float = 6.0,
+                   sr: int = SR) -> np.ndarray:
+    """No hum: a tone near ``nominal`` that jumps to a new random frequency (+-0.2 Hz) every
+    few seconds and is silent now and then (a drone, a held low voice), over a noise floor.
+    Overlapping 8 s windows see the same tone for several frames, so the trace is smooth
+    from frame to frame and covers most of the recording, yet never follows one path."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * sr)
+    t = np.arange(n) / sr
+    y = 0.01 * rng.standard_normal(n)
+    k0 = 0
+    while k0 < n:
+        k1 = min(n, k0 + int(rng.uniform(0.5, 1.5) * hold * sr))
+        if rng.uniform() < 0.7:
+            f = nominal + rng.uniform(-0.2, 0.2)
+            y[k0:k1] += 0.03 * np.cos(2 * np.pi * f * t[k0:k1] + rng.uniform(0, 2 * np.pi))
+        k0 = k1
+    return y.astype(np.float32)
+
+
+def test_tones_that_are_steady_for_a_few_seconds_are_not_hum():
+    # the bench's false alarm (nohum-3m-004): frame-to-frame smoothness and coverage came
+    # from overlapping windows, not from a mains frequency; windows 8 s apart disagree
+    found = [enf.extract(wandering_tone(180, seed), sr=SR, nominal=50) for seed in range(8)]
+    assert [t.present for t in found] == [False] * 8
+    assert max(t.stability for t in found) < 0.3
+    # the same test keeps real (if weak) hum
+    path = grid_path(400, 50, seed=5)
+    y = wandering_tone(180, 0) + 0.01 * hum(path, 100.0, 180).astype(np.float32)
+    assert enf.extract(y, sr=SR).present
+
+
+def test_false_match_probability_of_a_trace_from_no_hum_is_not_small():
+    # block maxima: the best of many lags of a junk trace is no surprise
+    log = grid.GridLog(START, grid_path(12 * 3600, seed=7))
+    trace = enf.extract(wandering_tone(180, 3), sr=SR, nominal=50)
+    assert locate.locate(trace, log).false_match_probability > 0.01

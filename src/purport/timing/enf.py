@@ -12,9 +12,14 @@ harmonics by their SNR):
   codecs or small speakers that remove the fundamental still leave a trace;
 - speech and music are broadband and move quickly; the long windows average them
   down and the SNR weights discount frames where they cover a harmonic;
-- presence: a real ENF trace is smooth (the grid's inertia) and stands above its band;
-  a trace made of noise peaks jumps about. The test and its measured false-alarm rate
-  are stated with the result.
+- presence: a real ENF trace is stable (the grid's inertia) and stands above its band;
+  a trace made of noise peaks jumps about. Estimates from windows that share no samples
+  (``WINDOW`` s apart) are compared: without hum each is a peak of speech or noise
+  anywhere in the search band, so two agree within ``AGREE_HZ`` only by chance
+  (``P_CHANCE``); hum is declared present when far more pairs agree than chance allows
+  (binomial test at ``PRESENCE_ALPHA`` per nominal). Gaps (frames with no usable peak)
+  count as disagreement. The test and its measured false-alarm rate are stated with the
+  result.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import fft, signal
+from scipy import fft, signal, stats
 
 SR = 1000                  # analysis rate: harmonics up to 500 Hz
 WINDOW = 8.0               # seconds per frequency estimate
@@ -37,6 +42,11 @@ MAX_ROUGHNESS = 0.006
 MIN_SNR_DB = 3.0
 NOISE_PEAK_DB = 8.0        # a band's highest bin over its median in pure noise, about
 AGREE_HZ = 0.02            # a harmonic's estimate (divided by its order) this near the rest
+#: presence, stability test: share of estimates ``WINDOW`` s apart (disjoint windows) that
+#: agree within AGREE_HZ, against the chance of that for two independent peaks uniform in
+#: the search band (+-SEARCH, in frequency over order)
+P_CHANCE = 2 * (AGREE_HZ / (2 * SEARCH)) - (AGREE_HZ / (2 * SEARCH)) ** 2
+PRESENCE_ALPHA = 0.01      # per nominal tested (50 and 60 Hz: at most 2 % in all)
 
 
 @dataclass(frozen=True)
@@ -51,6 +61,8 @@ class Trace:
     harmonic_snr_db: dict[int, float]
     roughness: float         # median |diff| of freq, Hz
     present: bool
+    stability: float = 0.0   # share of estimates WINDOW s apart that agree within AGREE_HZ
+    chance_probability: float = 1.0  # of that stability (or more) from no hum (binomial)
 
     def __len__(self) -> int:
         return len(self.freq)
@@ -79,8 +91,8 @@ def _harmonic_track(spec_db: np.ndarray, freqs: np.ndarray, centre: float, half:
     band = np.flatnonzero((freqs >= centre - half) & (freqs <= centre + half))
     wide = np.flatnonzero((freqs >= centre - 4 * half) & (freqs <= centre + 4 * half))
     sub = spec_db[:, band]
-    k = np.argmax(sub, axis=1)
-    k = np.clip(k, 1, len(band) - 2)
+    k0 = np.argmax(sub, axis=1)
+    k = np.clip(k0, 1, len(band) - 2)
     rows = np.arange(len(sub))
     a, b, c = sub[rows, k - 1], sub[rows, k], sub[rows, k + 1]
     denom = a - 2 * b + c
@@ -89,7 +101,10 @@ def _harmonic_track(spec_db: np.ndarray, freqs: np.ndarray, centre: float, half:
     df = freqs[1] - freqs[0]
     f = freqs[band][k] + delta * df
     floor = np.median(spec_db[:, wide], axis=1)
-    return f, b - floor
+    # a maximum on the band's edge is a slope (speech or rumble rising out of the band),
+    # not a peak: it would pin the "frequency" to the edge, a stable trace from no hum
+    edge = (k0 == 0) | (k0 == len(band) - 1)
+    return f, np.where(edge, 0.0, b - floor)
 
 
 def extract(y: np.ndarray, *, sr: int, nominal: int | None = None,
@@ -164,15 +179,38 @@ def _combine(spec_db: np.ndarray, freqs: np.ndarray, nominal: int, top: float) -
     with np.errstate(invalid="ignore", divide="ignore"):
         combined = (w * f).sum(axis=0) / w_sum
     combined = np.where(w_sum > 0, combined, np.nan)
+    stability, p_chance = _stability(combined)
     combined = _median3(combined)
     combined_snr = 10 * np.log10(np.maximum(w_sum, 1e-12) + 1) + NOISE_PEAK_DB * (w_sum > 0)
     diffs = np.abs(np.diff(combined))
     roughness = float(np.nanmedian(diffs)) if np.isfinite(diffs).any() else np.inf
-    present = bool(roughness < MAX_ROUGHNESS and np.nanmedian(combined_snr) >= MIN_SNR_DB)
+    present = bool(roughness < MAX_ROUGHNESS and np.nanmedian(combined_snr) >= MIN_SNR_DB
+                   and p_chance < PRESENCE_ALPHA)
     t = np.arange(len(combined)) * HOP + WINDOW / 2
     return Trace(t=t, freq=combined, snr_db=combined_snr, nominal=nominal,
                  harmonics=tuple(used), harmonic_snr_db=per_harmonic, roughness=roughness,
-                 present=present)
+                 present=present, stability=round(stability, 4), chance_probability=p_chance)
+
+
+def _stability(freq: np.ndarray) -> tuple[float, float]:
+    """Share of estimates ``WINDOW`` s apart that agree within ``AGREE_HZ`` (a gap counts as
+    disagreement), and the binomial probability of at least that many agreements by chance.
+
+    The trace is the raw per-frame estimate (before the 3 s median, which mixes neighbours
+    and makes equal neighbours out of noise). Windows ``WINDOW`` s apart share no samples,
+    so without hum their peaks are independent draws in the search band; a chain of such
+    windows gives ``len // lag`` independent comparisons.
+    """
+    lag = max(1, int(round(WINDOW / HOP)))
+    if len(freq) <= lag:
+        return 0.0, 1.0
+    d = np.abs(freq[lag:] - freq[:-lag])
+    share = float(np.mean(np.where(np.isfinite(d), d, np.inf) <= AGREE_HZ))
+    n = len(d) // lag
+    if n < 1:
+        return share, 1.0
+    k = int(np.floor(share * n + 1e-9))
+    return share, float(stats.binom.sf(k - 1, n, P_CHANCE))
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,11 @@ from purport.timing import content, enf, grid, locate
 ENF_METHOD = (
     "ENF: 8-second Hann windows every second at 1 kHz, peak of each harmonic of 50 or 60 Hz "
     "interpolated, harmonics combined weighted by SNR; present when the trace is smooth "
-    f"(median |change| < {enf.MAX_ROUGHNESS * 1000:g} mHz/s) and its SNR >= "
-    f"{enf.MIN_SNR_DB:g} dB. Placement: SNR-weighted normalised correlation at every "
+    f"(median |change| < {enf.MAX_ROUGHNESS * 1000:g} mHz/s), its SNR >= "
+    f"{enf.MIN_SNR_DB:g} dB and it is stable: estimates {enf.WINDOW:g} s apart (windows "
+    f"sharing no samples) agree within {enf.AGREE_HZ * 1000:g} mHz far more often than "
+    f"two noise peaks would ({enf.P_CHANCE:.1%}; binomial p < {enf.PRESENCE_ALPHA:g}). "
+    "Placement: SNR-weighted normalised correlation at every "
     "1-second lag of the grid log (FFT), refined by a parabola; the false-match probability "
     "comes from the scores at all other lags. Discontinuities: phase steps seen at once in "
     "the two strongest harmonics against the phase the frequency track predicts, and "
@@ -98,6 +101,9 @@ def enf_report(y: np.ndarray, sr: int, log: grid.GridLog | None, *,
                       "median_snr_db": _round(float(np.nanmedian(trace.snr_db))
                                               if len(trace) else None, 2),
                       "min_snr_db": enf.MIN_SNR_DB,
+                      "stability": trace.stability,
+                      "stability_chance_probability": _round(trace.chance_probability, 6),
+                      "max_chance_probability": enf.PRESENCE_ALPHA,
                       "false_alarm_rate": "see bench/timing/results.md (no-hum speech)"},
         "nominal_hz": trace.nominal, "harmonics_used": list(trace.harmonics),
         "harmonic_snr_db": {str(k): v for k, v in trace.harmonic_snr_db.items()},
