@@ -333,7 +333,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         data["url"] = f"/jobs/{job.id}"
         return page(request, "job.html", data)
 
-    @app.get("/verify", include_in_schema=False)
+    @app.get("/verify", summary="The upload form, or (`.json`) what a verification can use: "
+                                "speakers, grid regions, calibrations, upload limits")
+    @app.get("/verify.json", include_in_schema=False)
     def verify_form(request: Request, token: Read):
         data = {"speakers": [s.name for s in archive.speakers()],
                 "regions": sorted({g["region"] for g in archive.grid_logs()}),
