@@ -198,3 +198,27 @@ def test_serve_refuses_bad_settings_before_starting(capsys, db):
     assert code == 1 and "--max-upload" in err
     code, _, err = run(capsys, "serve", "--db", db, "--workers", "0")
     assert code == 1 and "--workers" in err
+
+
+def test_verify_save_keeps_the_assessment_with_the_recording(capsys, tmp_path):
+    from purport import demo
+
+    db = str(tmp_path / "demo.db")
+    assert run(capsys, "demo", "--db", db)[0] == 0
+    clip = tmp_path / "new_clip.wav"
+    from tests.conftest import write_wav
+
+    write_wav(clip, seconds=3, seed=7)
+    code, out, _ = run(capsys, "verify", str(clip), "--claimed-speaker", "Abu Fulan",
+                       "--save", "--db", db, "--json")
+    kept = json.loads(out)["kept"]
+    assert code == 0
+    code, out, _ = run(capsys, "show", str(kept["recording_id"]), "--db", db, "--json")
+    shown = json.loads(out)
+    assert shown["role"] == "questioned" and shown["speaker"] == "Abu Fulan al-Mithali"
+    assert [a["id"] for a in shown["assessments"]] == [kept["assessment_id"]]
+    reference = demo.data_dir() / "fulan_2019-03-01_address.ogg"  # already a reference
+    code, out, _ = run(capsys, "verify", str(reference), "--save", "--db", db)
+    assert code == 0 and "kept as assessment" in out
+    code, out, _ = run(capsys, "show", "1", "--db", db, "--json")
+    assert json.loads(out)["role"] == "reference" and len(json.loads(out)["assessments"]) == 1

@@ -132,3 +132,37 @@ def verify(path: str | Path, *, archive: Archive, claimed_speaker: str | None = 
             "record": {"method": record.get("method"), "limits": record.get("limits")},
         },
     }
+
+
+def verify_and_file(path: str | Path, *, archive: Archive, claimed_speaker: str | None = None,
+                    provenance: Any = None, name: str | None = None,
+                    max_bytes: int = media.DEFAULT_MAX_BYTES,
+                    max_duration: float = media.DEFAULT_MAX_DURATION,
+                    progress: Callable[[float, str], None] | None = None,
+                    **questions: Any) -> tuple[dict[str, Any], Any]:
+    """``verify``, then file the recording and keep the Assessment with it, in one
+    transaction: (assessment, stored assessment).
+
+    A recording new to the archive is filed as a questioned recording of the claimed
+    speaker; bytes already there keep their role and speaker and gain a sighting.
+    ``questions`` are ``verify``'s keyword arguments (transcript, events, region, ...).
+    """
+    from purport import ingest
+
+    def step(fraction: float, what: str) -> None:
+        if progress is not None:
+            progress(fraction, what)
+
+    result = verify(path, archive=archive, claimed_speaker=claimed_speaker,
+                    progress=lambda f, m: step(0.9 * f, m), **questions)
+    step(0.95, "filing the recording and its assessment")
+    known = result["recording"].get("archive_recording")
+    with archive.transaction() as txn:
+        (added,) = ingest.add_files(
+            archive, [path], role=None if known else "questioned",
+            speaker=None if known else claimed_speaker, provenance=provenance,
+            max_bytes=max_bytes, max_duration=max_duration, txn=txn)
+        stored = archive.add_assessment(added.recording.id, result,
+                                        claimed_speaker=claimed_speaker, txn=txn)
+    step(1.0, "done")
+    return result, stored

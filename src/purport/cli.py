@@ -285,10 +285,15 @@ def show(
     """Everything the archive holds about one recording."""
     with Archive(db) as archive:
         rec = archive.recording(recording)
+        kept = archive.assessments(recording=rec.id)
     if json_:
-        _emit(rec.to_dict())
+        _emit(dict(rec.to_dict(), assessments=[
+            {k: v for k, v in a.to_dict().items() if k != "data"} for a in kept]))
     else:
         out.print("\n".join(_recording_lines(rec)))
+        for a in kept:
+            out.print(f"  assessment {a.id} of {a.to_dict()['created_at']}, claimed speaker "
+                      f"{a.claimed_speaker or 'none given'}")
 
 
 @app.command()
@@ -774,6 +779,9 @@ def verify(
     calibration: Calib = None,
     html: Annotated[Path | None, typer.Option(
         "--html", help="Write the self-contained HTML report here.")] = None,
+    save: Annotated[bool, typer.Option(
+        "--save", help="File the recording (questioned, under the claimed speaker, if new) "
+        "and keep the assessment with it.")] = False,
     db: Db = None, json_: Json = False,
 ) -> None:
     """Answer every question that applies: reuse, voice, timing, edits, and the record."""
@@ -782,14 +790,20 @@ def verify(
 
     if region and grid:
         raise ParameterError("give --region or --grid, not both")
+    stored = None
     with _interruptible(), Archive(db) as archive:
-        result = assess.verify(file, archive=archive, claimed_speaker=claimed_speaker,
-                               transcript=transcript, events=events, region=region,
-                               grid_csv=grid, calibration=calibration)
+        questions = dict(claimed_speaker=claimed_speaker, transcript=transcript, events=events,
+                         region=region, grid_csv=grid, calibration=calibration)
+        if save:
+            result, stored = assess.verify_and_file(file, archive=archive, **questions)
+        else:
+            result = assess.verify(file, archive=archive, **questions)
     if html is not None:
         html.write_text(render(result))
     if json_:
-        _emit(result)
+        _emit(dict(result, kept={"assessment_id": stored.id,
+                                 "recording_id": stored.recording_id})
+              if stored is not None else result)
         return
     out.print(f"assessment of {result['recording']['name']} "
               f"(sha256 {result['recording']['sha256'][:12]})")
@@ -802,6 +816,8 @@ def verify(
     if result["timing"].get("content"):
         out.print(f"          {result['timing']['content']['message']}")
     out.print(f"  edits:  {len(result['edits']['candidates'])} candidate point(s)")
+    if stored is not None:
+        out.print(f"kept as assessment {stored.id} of recording {stored.recording_id}")
     if html is not None:
         out.print(f"wrote {html}")
 

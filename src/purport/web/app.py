@@ -385,25 +385,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   "content_dating": bool(transcript)}
 
         def work(progress):
-            result = assess.verify(path, archive=archive, claimed_speaker=claimed_speaker,
-                                   transcript=transcript_path, events=events_path,
-                                   region=region, calibration=calibration,
-                                   progress=lambda f, m: progress(0.9 * f, m))
-            progress(0.95, "filing the recording and its assessment")
-            with archive.transaction() as txn:
-                known = result["recording"].get("archive_recording")
-                (added,) = ingest.add_files(
-                    archive, [path], role=None if known else "questioned",
-                    speaker=None if known else claimed_speaker,
-                    provenance=Provenance(notes=f"uploaded to purport serve by token "
-                                                f"{token.name!r}"),
-                    max_bytes=settings.max_upload_bytes, max_duration=settings.max_duration,
-                    txn=txn)
-                stored = archive.add_assessment(added.recording.id, result,
-                                                claimed_speaker=claimed_speaker, txn=txn)
-            return {"assessment_id": stored.id, "recording_id": added.recording.id,
+            result, stored = assess.verify_and_file(
+                path, archive=archive, claimed_speaker=claimed_speaker,
+                transcript=transcript_path, events=events_path, region=region,
+                calibration=calibration, progress=progress,
+                provenance=Provenance(notes=f"uploaded to purport serve by token "
+                                            f"{token.name!r}"),
+                max_bytes=settings.max_upload_bytes, max_duration=settings.max_duration)
+            return {"assessment_id": stored.id, "recording_id": stored.recording_id,
                     "assessment_url": f"/assessments/{stored.id}",
-                    "recording_url": f"/recordings/{added.recording.id}",
+                    "recording_url": f"/recordings/{stored.recording_id}",
                     "summary": {"reuse": result["reuse"]["summary"],
                                 "voice": result["voice"].get("verbal")
                                 or result["voice"].get("skipped"),
