@@ -413,6 +413,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                           "upload as a questioned recording of the claimed speaker (or a new "
                           "sighting of one already there) and keeps the Assessment with it. "
                           "Answers 202 with the job; follow `url` until `state` is `done`.")
+    @app.post("/verify", include_in_schema=False)  # the upload form's target
     def api_verify(
         request: Request, token: Write,
         file: Annotated[UploadFile, File(description="The questioned recording.")],
@@ -432,19 +433,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return RedirectResponse(f"/jobs/{job.id}", status_code=303)
         return JSONResponse(dict(job.to_dict(), url=f"/jobs/{job.id}.json"), status_code=202,
                             headers={"Location": f"/jobs/{job.id}.json"})
-
-    @app.post("/verify", include_in_schema=False)
-    def form_verify(
-        request: Request, token: Write, file: Annotated[UploadFile, File()],
-        claimed_speaker: Annotated[str | None, Form()] = None,
-        transcript: Annotated[str | None, Form()] = None,
-        events: Annotated[UploadFile | None, File()] = None,
-        region: Annotated[str | None, Form()] = None,
-        calibration: Annotated[str | None, Form()] = None,
-    ):
-        job = _start_verify(file, claimed_speaker, transcript, events, region, calibration,
-                            token)
-        return RedirectResponse(f"/jobs/{job.id}", status_code=303)
 
     @app.post("/api/recordings", status_code=201,
               summary="Add recordings to the archive (all of them or none)")
