@@ -194,6 +194,13 @@ def test_cli_when_places_a_recording_in_a_grid_csv(tmp_path, capsys, speech):
     assert abs((got - expected).total_seconds()) < 1.0
     assert e["false_match_probability"] < 1e-3 and e["alternatives"]
     assert out["content"] is None
+    # the grid log under the trace at the placement, value for value (the report draws both)
+    ref = np.array([np.nan if v is None else v for v in e["matched_reference"]])
+    got_trace = np.array([np.nan if v is None else v for v in e["trace"]])
+    assert len(ref) == len(got_trace)
+    err = np.nanmedian(np.abs(ref - got_trace))
+    shifted = np.nanmedian(np.abs(np.roll(ref, 20)[20:] - got_trace[20:]))
+    assert err < 0.005 and err < shifted / 2, (err, shifted)
 
 
 def wandering_tone(seconds: float, seed: int, *, nominal: int = 50, hold: float = 6.0,

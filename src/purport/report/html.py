@@ -77,22 +77,38 @@ def voice_figure(voice: dict, duration: float, width: int = 900) -> str:
 
 
 def enf_figure(enf: dict, width: int = 900) -> str:
-    """The extracted mains-frequency trace, one value per second."""
-    values = [v for v in enf.get("trace") or [] if v is not None]
+    """The extracted mains-frequency trace, one value per second, over the grid log's
+    frequency at the best placement (when there is one)."""
     trace = enf.get("trace") or []
+    reference = enf.get("matched_reference") or []
+    values = [v for v in trace if v is not None]
     if len(values) < 2:
         return ""
+    values += [v for v in reference if v is not None]
     lo, hi = min(values), max(values)
     span = max(hi - lo, 1e-4)
     t0 = enf.get("trace_start_seconds") or 0.0
     duration = t0 + len(trace)
-    pts = " ".join(f"{_x(t0 + i, duration, width):.1f},{10 + 110 * (hi - v) / span:.1f}"
-                   for i, v in enumerate(trace) if v is not None)
-    return (f"<svg class='fig' width='{width}' height='150' role='img' aria-label='ENF trace'>"
-            f"<polyline points='{pts}' fill='none' stroke='#1f77b4' stroke-width='1.2'/>"
+
+    def line(series: list, colour: str, width_: float) -> str:
+        runs, run = [], []
+        for i, v in enumerate(series):
+            if v is None:
+                runs, run = runs + [run] if run else runs, []
+                continue
+            run.append(f"{_x(t0 + i, duration, width):.1f},{10 + 110 * (hi - v) / span:.1f}")
+        runs += [run] if run else []
+        return "".join(f"<polyline points='{' '.join(r)}' fill='none' stroke='{colour}' "
+                       f"stroke-width='{width_}'/>" for r in runs if len(r) > 1)
+
+    legend = ("<text x='60' y='158' font-size='11' fill='#1f77b4'>recording's hum</text>"
+              + ("<text x='200' y='158' font-size='11' fill='#888'>grid log at the best "
+                 "placement</text>" if reference else ""))
+    return (f"<svg class='fig' width='{width}' height='162' role='img' aria-label='ENF trace'>"
+            f"{line(reference, '#999', 2.2)}{line(trace, '#1f77b4', 1.2)}"
             f"<text x='2' y='14' font-size='10'>{hi:.3f} Hz</text>"
             f"<text x='2' y='124' font-size='10'>{lo:.3f} Hz</text>"
-            f"{_axis(duration, width, 124)}</svg>")
+            f"{_axis(duration, width, 124)}{legend}</svg>")
 
 
 def edits_figure(edits: dict, duration: float, width: int = 900) -> str:

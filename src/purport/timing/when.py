@@ -131,11 +131,26 @@ def enf_report(y: np.ndarray, sr: int, log: grid.GridLog | None, *,
         return out
     out.update(start=where.best.start, score=where.best.score, confidence=where.confidence,
                false_match_probability=where.false_match_probability,
-               alternatives=[a.__dict__ for a in where.alternatives])
+               alternatives=[a.__dict__ for a in where.alternatives],
+               matched_reference=_matched_reference(log, where.best.offset_seconds,
+                                                    out["trace_start_seconds"] or 0.0,
+                                                    len(trace.freq)))
     out["message"] = (f"best fit: recording began {where.best.start} (correlation "
                       f"{where.best.score:.3f}, false-match probability "
                       f"{where.false_match_probability:.1e})")
     return out
+
+
+def _matched_reference(log: grid.GridLog, offset: float, t0: float, n: int) -> list:
+    """The grid log's frequency under each trace value at the best placement (interpolated;
+    None in the log's gaps), so the two can be drawn over each other."""
+    pos = offset + t0 - 0.5 + np.arange(n)
+    i = np.floor(pos).astype(int)
+    frac = pos - i
+    ok = (i >= 0) & (i + 1 < len(log.freq))
+    values = np.full(n, np.nan)
+    values[ok] = (1 - frac[ok]) * log.freq[i[ok]] + frac[ok] * log.freq[i[ok] + 1]
+    return [_round(v, 5) for v in values.tolist()]
 
 
 def when_file(path: str | Path, *, archive: Archive | None = None, region: str | None = None,
