@@ -47,6 +47,9 @@ from purport.archive.schema import (
 from purport.errors import ArchiveError, NotFoundError, ParameterError
 from purport.media import MediaInfo
 
+#: how stale a token's recorded last use may get (see ``Archive.token_for_secret``)
+LAST_USED_EVERY = dt.timedelta(minutes=5)
+
 
 def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
@@ -668,18 +671,28 @@ class Archive:
             return self._token(t.conn, token_id)
 
     def token_for_secret(self, secret: str) -> Token | None:
-        """The live token with this secret (its last use noted), or None."""
+        """The live token with this secret, or None.
+
+        A read; its last use is written at most every ``LAST_USED_EVERY`` so that checking
+        a token never waits behind a long write (an upload being filed).
+        """
         if not secret:
             return None
-        with self.transaction() as t:
-            row = t.conn.execute(sa.select(tokens.c.id).where(
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(tokens.c.id, tokens.c.last_used_at).where(
                 tokens.c.secret_sha256 == _digest(secret),
                 tokens.c.revoked_at.is_(None))).first()
-            if row is None:
-                return None
-            t.conn.execute(tokens.update().where(tokens.c.id == row.id)
-                           .values(last_used_at=now()))
-            return self._token(t.conn, row.id)
+        if row is None:
+            return None
+        last = row.last_used_at
+        if last is not None and last.tzinfo is None:
+            last = last.replace(tzinfo=dt.UTC)
+        if last is None or now() - last > LAST_USED_EVERY:
+            with self.transaction() as t:
+                t.conn.execute(tokens.update().where(tokens.c.id == row.id)
+                               .values(last_used_at=now()))
+        with self.engine.connect() as conn:
+            return self._token(conn, row.id)
 
     def _token(self, conn: sa.Connection, token_id: int) -> Token:
         row = conn.execute(sa.select(tokens).where(tokens.c.id == token_id)).one()

@@ -9,6 +9,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from sqlalchemy.exc import OperationalError
+
 from purport.archive import Archive, Job
 from purport.errors import PurportError
 
@@ -40,8 +42,7 @@ class JobRunner:
         archive = self.archive
         try:
             archive.update_job(job_id, state="running", message="started")
-            result = work(lambda fraction, message: archive.update_job(
-                job_id, progress=fraction, message=message))
+            result = work(lambda fraction, message: self._note(job_id, fraction, message))
             archive.update_job(job_id, state="done", progress=1.0, message="done",
                                result=result)
         except PurportError as exc:
@@ -53,6 +54,14 @@ class JobRunner:
         finally:
             if cleanup is not None:
                 cleanup()
+
+    def _note(self, job_id: int, fraction: float, message: str) -> None:
+        """Progress is news, not a result: a busy database (SQLite while a long batch is
+        being filed) skips one update rather than failing the job."""
+        try:
+            self.archive.update_job(job_id, progress=fraction, message=message)
+        except OperationalError as exc:
+            log.warning("job %s: progress not recorded (%s)", job_id, exc.orig)
 
     def shutdown(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
