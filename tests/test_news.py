@@ -201,3 +201,268 @@ def test_cli_news_extract_prints_the_record_schema(tmp_path, capsys):
             "quotes", "evidence"]
     assert list(data)[: len(keys)] == keys
     assert data["release_date"] == "2024-05-07"
+
+
+# -- held-out written articles (fictional speakers, groups and outlets) -------------------
+# Written after the extractor, in newsroom styles the seeds lack; bench/news/written.json
+# holds the same articles and truth (tests/test_news.py is its source: see
+# test_written_set_in_the_bench_is_this_one). Outlets are fictional, so the run adds them
+# as an analyst would, through the vocabulary file; channels use the default vocabulary.
+
+WRITTEN_SPEAKERS = {"Abu Hamza al-Fictavi": ["al-Fictavi", "Abu Hamza"],
+                    "Marwan Teller": ["Teller"], "Idris Marrow": ["Marrow"]}
+WRITTEN_VOCAB = {"media_outlets": ["al-Sarab Media", "Nur al-Wadi Productions",
+                                   "al-Manarat Media Foundation", "Harbinger Media Office",
+                                   "al-Example Media Foundation"]}
+WRITTEN = [
+    {"id": "wire", "published": "2025-05-04", "text": """\
+Militant leader urges fighters to hold ground in new audio message
+
+BEIRUT, May 4 (Meridian Wire) - The leader of the Crescent Valley Front, Abu Hamza \
+al-Fictavi, urged his fighters to hold their positions along the river in a 9-minute audio \
+message released on Sunday.
+
+The message was posted on Telegram by al-Sarab Media, the group's media arm. It was his \
+first statement since January, when he called for attacks on border posts.
+
+"Do not give them one span of land," said the voice on the recording, which resembled \
+earlier speeches by al-Fictavi.
+
+Meridian Wire could not independently verify the authenticity of the recording.
+
+The Front has lost several towns to government forces since the start of the year, and two \
+of its commanders were killed in an air strike on Thursday.
+
+(Reporting by Lena Hart; Editing by Tom Price)
+""", "expected": {
+        "is_release_report": True, "speaker": "Abu Hamza al-Fictavi", "medium": "audio",
+        "release_date": "2025-05-04", "weekday": "Sunday", "media_outlet": "al-Sarab",
+        "channels": ["Telegram"], "duration_minutes": 9, "unverified": True,
+        "previous_release": "2025-01"}},
+    {"id": "broadcaster-video-date", "published": "2025-03-05", "text": """\
+Dawn Legion chief appears in first video in six years
+
+A video purportedly showing Marwan Teller, the reclusive emir of the Dawn Legion, was \
+published on 3 March by the group's Nur al-Wadi Productions.
+
+In the footage, which lasted nearly 20 minutes, a grey-bearded man seated in front of a \
+black banner calls on supporters to "prepare for the long war". It is his first public \
+statement since 2019, when he was reported wounded in a drone strike.
+
+Analysts who watched the video said the voice and the mannerisms matched those of Teller. \
+The BNC could not independently verify the video.
+
+The Legion has been largely silent since its defeat in the eastern hills two years ago.
+
+Image: Marwan Teller in a 2019 video released by the group.
+""", "expected": {
+        "is_release_report": True, "speaker": "Marwan Teller", "medium": "video",
+        "release_date": "2025-03-03", "weekday": "Monday",
+        "media_outlet": "Nur al-Wadi Productions", "channels": [], "duration_minutes": 20,
+        "unverified": True, "previous_release": "2019"}},
+    {"id": "think-tank", "published": "2025-06-13", "text": """\
+Insight Brief | Coastal Shura Movement: a new address from its leader
+
+Summary. On Thursday, 12 June, the Coastal Shura Movement's media office, al-Manarat Media \
+Foundation, issued a 31-minute audio address attributed to the movement's leader, Ilyas \
+Brandt-Omar. It circulated on the movement's websites and on Telegram within the hour. It \
+is the leader's first address since November last year.
+
+Assessment. The speaker refers to the ceasefire announced on 2 June, so the speech was \
+recorded after that date. We have not authenticated the recording, but the voice is \
+consistent with earlier messages attributed to Brandt-Omar.
+
+Implications. The address calls on supporters abroad to strike shipping in the gulf and to \
+send money to the movement's fighters. We expect the movement's affiliates to amplify it in \
+the coming days.
+""", "expected": {
+        "is_release_report": True, "speaker": "Ilyas Brandt-Omar", "medium": "audio",
+        "release_date": "2025-06-12", "weekday": "Thursday",
+        "media_outlet": "al-Manarat Media Foundation", "channels": ["websites", "Telegram"],
+        "duration_minutes": 31, "unverified": True, "previous_release": "2024-11"}},
+    {"id": "regional-video", "published": "2025-08-14", "text": """\
+Video of wanted militant surfaces online
+
+By Sara Quill, Valley Courier
+
+A man claimed to be Abu Hamza al-Fictavi, the Crescent Valley Front leader wanted for the \
+2021 bombing of the Harrow bus station, appears in a video posted on the group's Facebook \
+and YouTube pages on Tuesday.
+
+In Tuesday's video, of about 12 minutes, the man sits beside a rifle and reads from a sheet \
+of paper. He praises the fighters who attacked the Lanford checkpoint last month and warns \
+local councils against working with the army.
+
+Police in Harrow said they were aware of the footage and were examining it. His last video \
+appeared in March.
+
+Both platforms removed the pages on Wednesday after complaints from residents.
+""", "expected": {
+        "is_release_report": True, "speaker": "Abu Hamza al-Fictavi", "medium": "video",
+        "release_date": "2025-08-12", "weekday": "Tuesday", "media_outlet": None,
+        "channels": ["Facebook", "YouTube"], "duration_minutes": 12, "unverified": False,
+        "previous_release": "2025-03"}},
+    {"id": "passing-mention", "published": "2025-09-09", "text": """\
+Flood waters recede in Harrow province
+
+Flood waters began to recede across Harrow province on Monday, officials said, a week after \
+the river burst its banks and forced thousands from their homes.
+
+The provincial governor said 14 people had died and that relief convoys had reached most of \
+the cut-off villages. Aid groups warned of a shortage of clean water.
+
+Residents of Lanford said the area had been controlled for years by the Crescent Valley \
+Front, whose leader Abu Hamza al-Fictavi last issued a statement in the spring. The group \
+has not commented on the floods.
+
+Engineers are expected to begin repairs to the main bridge on Thursday.
+""", "expected": {
+        "is_release_report": False, "speaker": "Abu Hamza al-Fictavi", "medium": None,
+        "release_date": None, "weekday": None, "media_outlet": None, "channels": [],
+        "duration_minutes": None, "unverified": False, "previous_release": None}},
+    {"id": "casualty-figures", "published": "2025-10-02", "text": """\
+Commander claims attack in audio message
+
+Militant commander Tariq Osei-Halloran released a 7-minute audio message on Wednesday in \
+which he claimed that his fighters had killed 40 soldiers in an ambush near the northern \
+pass.
+
+The message was released through the Harbinger Media Office and circulated on Telegram \
+and X.
+
+The death toll he gave in the recording could not be independently verified. The defence \
+ministry said two soldiers were wounded in the clash and denied any deaths.
+
+Osei-Halloran, who leads the Black Ridge Battalion, has issued several such claims this \
+year. He urged young men in the border towns to join the battalion.
+""", "expected": {
+        "is_release_report": True, "speaker": "Tariq Osei-Halloran", "medium": "audio",
+        "release_date": "2025-10-01", "weekday": "Wednesday",
+        "media_outlet": "Harbinger Media Office", "channels": ["Telegram", "Twitter"],
+        "duration_minutes": 7, "unverified": False, "previous_release": None}},
+    {"id": "new-channels", "published": "2025-11-22", "text": """\
+Brigades spokesman issues new speech
+
+The Northern Shield Brigades' outlet, al-Example Media Foundation, posted a new audio \
+speech by the brigades' spokesman, Abu Layth al-Norani, on its Rocket.Chat and Element \
+channels late on Friday.
+
+In the 14-minute speech, al-Norani mocks the government's amnesty offer and says the \
+brigades will "answer every raid with ten". It was the first recording from him in more \
+than a year.
+
+Supporters reposted the speech on other platforms within hours, according to researchers \
+who track the group's output.
+
+The Brigades are blamed for a string of attacks on power stations in the north.
+""", "expected": {
+        "is_release_report": True, "speaker": "Abu Layth al-Norani", "medium": "audio",
+        "release_date": "2025-11-21", "weekday": "Friday",
+        "media_outlet": "al-Example Media Foundation", "channels": ["Rocket.Chat", "Element"],
+        "duration_minutes": 14, "unverified": False, "previous_release": "2024-11"}},
+    {"id": "us-regional-date", "published": "2025-04-02", "text": """\
+Cleric's new speech urges followers to shun elections
+
+Sheikh Idris Marrow, the chief ideologue of the Sword of the Valley Movement, told \
+followers to boycott next month's provincial elections in an audio recording released \
+March 30 on the movement's websites.
+
+The roughly 25-minute speech, delivered in a calm monotone, repeats themes from his earlier \
+sermons. Marrow's previous speech was published in December.
+
+It was not possible to verify the recording's authenticity, and the movement did not \
+respond to questions sent through its website.
+
+Election officials said Tuesday that security would be tightened at polling stations in the \
+valley.
+""", "expected": {
+        "is_release_report": True, "speaker": "Idris Marrow", "medium": "audio",
+        "release_date": "2025-03-30", "weekday": "Sunday", "media_outlet": None,
+        "channels": ["websites"], "duration_minutes": 25, "unverified": True,
+        "previous_release": "2024-12"}},
+    {"id": "written-statement", "published": "2025-07-08", "text": """\
+Militant chief denies rift in written statement
+
+The chief of the Red Cliffs Alliance, Hamid Varga, issued a written statement yesterday \
+denying reports of a split among the alliance's commanders, the group's media office said.
+
+The statement, which ran to three pages, was shared on the alliance's Telegram channel. Its \
+authenticity could not be confirmed.
+
+In the text, Varga calls the reports "lies spread by the enemy's radios" and insists that \
+the alliance "remains one body".
+
+Regional officials had said last week that at least two commanders had defected with their \
+fighters.
+""", "expected": {
+        "is_release_report": True, "speaker": "Hamid Varga", "medium": "text",
+        "release_date": "2025-07-07", "weekday": "Monday", "media_outlet": None,
+        "channels": ["Telegram"], "duration_minutes": None, "unverified": True,
+        "previous_release": None}},
+    {"id": "year-boundary-hour", "published": "2026-01-02", "text": """\
+New year, old threats: militant leader's message examined
+
+An audio message released on 28 December by the media wing of the Crescent Valley Front, \
+al-Sarab Media, has been attributed by the group to its leader, Abu Hamza al-Fictavi. The \
+Harrow Herald, which obtained a copy, said the message lasted about an hour.
+
+In the recording, the speaker urges followers to attack "the traitors' banks" in Harrow and \
+Lanford. The claims of recent battlefield victories in the message could not be verified.
+
+Al-Fictavi's previous audio message, released in May, was about 9 minutes long.
+
+Photo: A screenshot of the video the group released in August.
+""", "expected": {
+        "is_release_report": True, "speaker": "Abu Hamza al-Fictavi", "medium": "audio",
+        "release_date": "2025-12-28", "weekday": "Sunday", "media_outlet": "al-Sarab",
+        "channels": [], "duration_minutes": 60, "unverified": False,
+        "previous_release": "2025-05"}},
+]
+WRITTEN_FIELDS = ["is_release_report", "speaker", "medium", "release_date", "weekday",
+                  "media_outlet", "channels", "duration_minutes", "unverified"]
+
+
+@pytest.fixture(scope="module")
+def written_vocab(tmp_path_factory):
+    path = tmp_path_factory.mktemp("vocab") / "vocab.json"
+    path.write_text(json.dumps(WRITTEN_VOCAB))
+    return load_vocabulary(path)
+
+
+@pytest.mark.parametrize("case", WRITTEN, ids=[c["id"] for c in WRITTEN])
+def test_written_article_fields(case, written_vocab):
+    r = Extractor(speakers=WRITTEN_SPEAKERS, vocab=written_vocab).extract(
+        case["text"], published=dt.date.fromisoformat(case["published"]))
+    want = case["expected"]
+    got = {f: getattr(r, f) for f in WRITTEN_FIELDS}
+    got["channels"] = sorted(got["channels"])
+    got["previous_release"] = r.previous_release["date"] if r.previous_release else None
+    assert got == {**want, "channels": sorted(want["channels"])}
+
+
+def test_written_set_in_the_bench_is_this_one():
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "bench/news/written.json"
+    data = json.loads(path.read_text())
+    assert data["articles"] == WRITTEN and data["speakers"] == WRITTEN_SPEAKERS
+    assert data["vocab"] == WRITTEN_VOCAB
+
+
+def test_a_channel_not_in_the_vocabulary_is_not_invented_and_a_user_can_add_it(tmp_path):
+    text = ("The Example Brigades released an audio message by their leader Abu Fulan "
+            "al-Mithali on Sunday on their Chirpline and Telegram channels.")
+    r = extract(text, "2024-05-06")
+    assert r.channels == ["Telegram"]
+    extra = tmp_path / "vocab.json"
+    extra.write_text(json.dumps({"channels": {"Chirpline": ["chirpline"]}}))
+    r = extract(text, "2024-05-06", vocab=load_vocabulary(extra))
+    assert sorted(r.channels) == ["Chirpline", "Telegram"]
+
+
+@pytest.mark.parametrize("text, minutes", [
+    ("the message lasted about an hour", 60), ("a recording lasting nearly two hours", 120),
+    ("he spoke of events an hour before the raid", None), ("of about 12 minutes", 12),
+])
+def test_durations_in_hours(text, minutes):
+    assert duration_minutes(text) == minutes

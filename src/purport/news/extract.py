@@ -37,11 +37,22 @@ BYLINE = re.compile(r"^\s*(by:?\s|ap contributed|reuters contributed|additional 
                     r"copyright|all rights reserved)", re.I)
 NOT_VERIFIED = re.compile(
     r"\b(could not|couldn['’]t|cannot|can['’]t|unable to|were not able to|was not able to|"
-    r"could not be|has not been|have not been|had not been|was not|were not|not been)\s+"
-    r"(independently\s+|immediately\s+)*(verif|confirm|authenticat)", re.I)
+    r"could not be|has not been|have not been|had not been|was not|were not|not been|"
+    r"(?:has|have|had)(?:\s+not|n['’]t)(?:\s+yet)?(?:\s+been)?|not possible to|impossible to|"
+    r"no way to|not yet been)\s+"
+    r"(independently\s+|immediately\s+|yet\s+|able\s+to\s+)*(verif|confirm|authenticat)",
+    re.I)
+# what a "could not be verified" may be said of other than the recording itself
+CLAIM_NOUNS = re.compile(r"\b(toll|figures?|casualt\w*|numbers?|claims?|deaths?|details|"
+                         r"allegations?|accounts?|reports?|assertions?|count)\b", re.I)
 OTHER_TIME = re.compile(rf"\b(in|since|from|last|of)\s+(the\s+)?({MONTH_RE})\b|"
                         r"\blast year['’]s\b|\b(19|20)\d\d\b|\bprevious(ly)?\b|\bearlier\b|"
-                        r"\bin the past\b|\bformer\b|\bolder\b", re.I)
+                        r"\bin the past\b|\bformer\b|\bolder\b|"
+                        r"\b(in|since|last|during|over)\s+(the\s+)?(spring|summer|autumn|fall|"
+                        r"winter)\b|\blast\s+(released|issued|published|put out|appeared|"
+                        r"surfaced|spoke|posted|broadcast)\b", re.I)
+DAY_MONTH_RE = re.compile(rf"\b(?:(\d{{1,2}})(?:st|nd|rd|th)?\s+({MONTH_RE})|({MONTH_RE})\s+"
+                          rf"(\d{{1,2}})(?:st|nd|rd|th)?(?!\d))(?:,?\s+((?:19|20)\d\d))?")
 
 
 @dataclass(frozen=True)
@@ -143,6 +154,21 @@ def resolve_weekday(weekday: str, published: dt.date) -> dt.date:
     return published - dt.timedelta(days=(published.weekday() - target) % 7)
 
 
+def resolve_day_month(m: re.Match, published: dt.date) -> dt.date | None:
+    """The date of a DAY_MONTH_RE match: its year, or the latest on or before ``published``."""
+    day = int(m.group(1) or m.group(4))
+    month = MONTHS[(m.group(2) or m.group(3)).lower()]
+    years = [int(m.group(5))] if m.group(5) else [published.year, published.year - 1]
+    for y in years:
+        try:
+            when = dt.date(y, month, day)
+        except ValueError:
+            return None
+        if m.group(5) or when <= published:
+            return when
+    return None
+
+
 def resolve_month(month: int, before: dt.date, *, year: int | None = None) -> tuple[int, int]:
     """(year, month) of the latest such month strictly before ``before``'s month."""
     if year is not None:
@@ -175,10 +201,13 @@ class Extractor:
             t = s.text
             about_release = (self.release_re.search(t) and self.medium_re.search(t)) or re.search(
                 r"\b(in|according to|said in|says in|states in)\s+(an?|the|his|her|a new)\s+"
-                r"(new\s+)?(purported\s+)?(audio|video|voice|recorded)", t, re.I)
+                r"(new\s+)?(purported\s+)?(audio|video|voice|recorded)", t, re.I) or re.search(
+                rf"\b(in|on)\s+{WEEKDAY_RE}['’]s\s+(audio|video|recording|message|speech|tape)",
+                t, re.I)
             if not about_release:
                 continue
-            if not s.own or _dated_elsewhere(t, self._published) or (
+            bound = self._release_day(t) is not None
+            if not s.own or (_dated_elsewhere(t, self._published) and not bound) or (
                     OTHER_TIME.search(t) and not re.search(WEEKDAY_RE, t)):
                 other.append(s)
             else:
@@ -203,7 +232,8 @@ class Extractor:
         # no archive speaker: a capitalised name after a role word, most often mentioned
         roles = "|".join(self.vocab["speaker_roles"])
         name_re = re.compile(
-            rf"\b(?:{roles})\s+((?:(?:Abu|Abd|Ibn|Bin|Bint|al|el|ad|as|ash|at|az)[-\s]|"
+            rf"\b(?:{roles})(?:\s+of\s+(?:the\s+)?(?:[A-Z][\w'’-]+\s){{0,4}}[A-Z][\w'’-]+)?"
+            r",?\s+((?:(?:Abu|Abd|Ibn|Bin|Bint|al|el|ad|as|ash|at|az)[-\s]|"
             r"[A-Z][\w'’-]+\s){1,4}(?:al-|el-)?[A-Z][\w'’-]+)")
         counts: dict[str, int] = {}
         evidence: dict[str, str] = {}
@@ -253,7 +283,10 @@ class Extractor:
         v = self.vocab
         has = {k: any(re.search(rf"\b{re.escape(w)}s?\b", joined, re.I) for w in v[k])
                for k in ("audio_nouns", "video_nouns", "text_nouns")}
+        spoken = re.search(r"\b(audio|recording|recorded|voice|tape|speech|sermon|spoke)\b",
+                           joined, re.I)
         rec.medium = ("video" if has["video_nouns"] and not re.search(r"\baudio\b", joined, re.I)
+                      else "text" if has["text_nouns"] and not spoken
                       else "audio" if has["audio_nouns"] else "text" if has["text_nouns"]
                       else None)
         if rec.medium:
@@ -261,15 +294,27 @@ class Extractor:
         # weekday and date: the weekday bound most closely to a release verb
         best = None
         for s in current:
-            for m in re.finditer(rf"\b({WEEKDAY_RE})\b", s.text):
-                d = self._binding(s.text, m.start())
-                if d is not None and (best is None or d < best[0]):
-                    best = (d, m.group(1), s.text)
-        if best:
+            found = self._release_day(s.text)
+            if found and (best is None or found[0] < best[0]):
+                best = (*found, s.text)
+        if best and best[1] in calendar.day_name:
             rec.weekday, ev["weekday"] = best[1], best[2]
             if published:
                 rec.release_date = resolve_weekday(best[1], published).isoformat()
                 ev["release_date"] = best[2]
+        # a date ("on 3 March", "released March 30") where no weekday is bound
+        if published and rec.release_date is None:
+            dated = None
+            for s in current:
+                for m in DAY_MONTH_RE.finditer(s.text):
+                    d = self._binding(s.text, m.start())
+                    when = resolve_day_month(m, published)
+                    if d is not None and when and (dated is None or d < dated[0]):
+                        dated = (d, when, s.text)
+            if dated:
+                rec.release_date, ev["release_date"] = dated[1].isoformat(), dated[2]
+                rec.weekday = calendar.day_name[dated[1].weekday()]
+                ev["weekday"] = dated[2]
         if rec.release_date is None and published:
             for s in current:
                 if re.search(r"\b(today|this morning|tonight)\b", s.text, re.I):
@@ -289,11 +334,22 @@ class Extractor:
                 break
         # channels
         chans = []
-        for s in current + [s for s in sents if s.own and re.search(r"\bposted\b", s.text, re.I)
-                            and not OTHER_TIME.search(s.text)]:
+        for s in current + [s for s in sents if s.own and s not in current and
+                            (self.release_re.search(s.text) or re.search(r"\bposted\b", s.text,
+                                                                           re.I))
+                            and not OTHER_TIME.search(s.text)
+                            and not _dated_elsewhere(s.text, published)]:
+            # "its Rocket.Chat and Element channels" -> "Rocket.Chat channels and Element channels"
+            t = re.sub(r"\b([A-Z][\w.]*),? and ([A-Z][\w.]*) (channels|accounts|pages|groups|"
+                       r"servers|rooms|apps)\b", lambda m: f"{m.group(1)} {m.group(3)} and "
+                       f"{m.group(2)} {m.group(3)}", s.text)
             for name, words in v["channels"].items():
-                if name not in chans and any(re.search(rf"\b{re.escape(w)}\b", s.text, re.I)
-                                             for w in words):
+                hit = any(re.search(rf"(?<![\w.]){re.escape(w)}s?(?![\w])", t, re.I)
+                          for w in words)
+                # the platform once called Twitter, named by its one capital letter
+                hit = hit or (name == "Twitter" and re.search(
+                    r"\b(?:on|and|via|to|or)\s+X(?![\w@-]|\.\w)", t))
+                if name not in chans and hit:
                     chans.append(name)
                     ev.setdefault("channels", []).append(s.text)
         rec.channels = chans
@@ -302,7 +358,8 @@ class Extractor:
             if not s.own or _dated_elsewhere(s.text, published):
                 continue
             minutes = duration_minutes(s.text)
-            if minutes is not None and (self.medium_re.search(s.text) or "long" in s.text):
+            if minutes is not None and (self.medium_re.search(s.text) or re.search(
+                    r"\blong\b|-long\b|\blast(ed|ing|s)\b|\bran\b|\bruns?\b", s.text)):
                 rec.duration_minutes, ev["duration"] = minutes, s.text
                 break
         # unverified: said outright, of this recording
@@ -362,6 +419,15 @@ class Extractor:
                 rec.context_events.append(t)
         return rec
 
+    def _release_day(self, text: str) -> tuple[int, str] | None:
+        """(binding distance, weekday name) of the weekday bound most closely to a release."""
+        best = None
+        for m in re.finditer(rf"\b({WEEKDAY_RE})\b", text):
+            d = self._binding(text, m.start())
+            if d is not None and (best is None or d < best[0]):
+                best = (d, m.group(1))
+        return best
+
     def _binding(self, text: str, pos: int) -> int | None:
         """Words between a weekday and the nearest release word, or None when another
         action (captured, attacked...) sits closer to the weekday than any release word."""
@@ -382,12 +448,29 @@ class Extractor:
 
     def _about_this(self, text: str, rec: Record) -> bool:
         """Is a "could not verify" sentence about this recording (not another one)?"""
-        mentions = re.search(r"\b(audio|recording|tape|message|voice|speech|authenticity|it)\b",
-                             text, re.I)
+        nouns = r"audio|recording|tape|message|voice|speech|authenticity|it|statement"
+        if rec.medium == "video":
+            nouns += r"|video|footage|film"
+        mentions = re.search(rf"\b({nouns})\b", text, re.I)
+        # said of the casualty figures or claims in the recording, not of the recording
+        m = NOT_VERIFIED.search(text)
+        if m:
+            subject = re.split(r"[,;:]|\bbut\b|\band\b", text[:m.start()])[-1]
+            after = text[m.end():]
+            obj = re.match(r"\w*\s+(?:(?:the|his|her|its|their|these|those|such|any)\s+)?"
+                           r"(?:\w+\s+){0,2}?(\w+)", after)
+            if CLAIM_NOUNS.search(subject) or (obj and CLAIM_NOUNS.fullmatch(obj.group(1))):
+                return False
         only_video = re.search(r"\bvideo\b", text, re.I) and rec.medium == "audio" and not \
             re.search(r"\b(audio|recording|tape|voice)\b", text, re.I)
-        other_only = OTHER_TIME.search(text) and not (
-            rec.weekday and rec.weekday.lower() in text.lower())
+        # the clause that says it, not a comparison beside it ("..., but consistent with
+        # earlier messages")
+        clause = text
+        if m:
+            cut = r"[;:]|,\s*(?:but|though|although|while|whereas)\b"
+            clause = re.split(cut, text[:m.start()])[-1] + re.split(cut, text[m.start():])[0]
+        other_only = OTHER_TIME.search(clause) and not (
+            rec.weekday and rec.weekday.lower() in clause.lower())
         return bool(mentions) and not only_video and not other_only
 
 
@@ -403,6 +486,12 @@ def _dated_elsewhere(text: str, published: dt.date | None) -> bool:
     """
     text = re.sub(rf"\bsince\s+(?:last\s+)?{MONTH_RE}(?:\s+(?:19|20)\d\d|\s+last year)?",
                   "", text)
+    text = re.sub(r"\bfirst\b([^.]{0,80}?)\bsince\s+(?:19|20)\d\d\b", r"first\1", text)
+    if published is not None:
+        def recent(m: re.Match) -> str:
+            when = resolve_day_month(m, published)
+            return "" if when and (published - when).days <= 14 else m.group(0)
+        text = DAY_MONTH_RE.sub(recent, text)
     if published is None:
         return bool(re.search(rf"\b{MONTH_RE}\b|\b(19|20)\d\d\b", text))
     for m in re.finditer(r"\b(19|20)\d\d\b", text):
@@ -444,6 +533,13 @@ def duration_minutes(text: str) -> float | None:
                   r")[- ]minutes?\b", t)
     if m:
         return WORD_NUMBERS[m.group(1)]
+    around = r"(?:(?:about|around|nearly|almost|roughly|over|more than|some|just under|" \
+             r"just over|close to)\s+)?"
+    m = re.search(rf"\b(?:lasted|lasting|lasts|ran|runs|length of|of)\s+{around}"
+                  r"(an|one|two|three|\d+)\s+hours?\b(?!\s+(?:ago|later|before|after))", t)
+    if m:
+        n = {"an": 1, "one": 1, "two": 2, "three": 3}.get(m.group(1)) or int(m.group(1))
+        return 60 * n
     m = re.search(r"\b(\d+)[- ]hours?[- ]long\b", t)
     if m:
         return 60 * int(m.group(1))
@@ -460,6 +556,15 @@ def previous_release(text: str, base: dt.date) -> dict[str, Any] | None:
     if m:
         return {"phrase": m.group(0), "date": (base - dt.timedelta(days=365)).isoformat()[:7],
                 "precision": "about a year before"}
+    m = re.search(r"\bfirst\b[^.]{0,80}?\b(?:in|for)\s+(?:over\s+|more than\s+|nearly\s+|"
+                  r"almost\s+)?(two|three|four|five|six|seven|eight|nine|ten|\d+)\s+years\b",
+                  t, re.I)
+    if m:
+        n = WORD_NUMBERS.get(m.group(1).lower()) or int(m.group(1))
+        return {"phrase": m.group(0), "date": f"{base.year - n:04d}", "precision": "year"}
+    m = re.search(r"\bfirst\b[^.]{0,80}?\bsince\s+((?:19|20)\d\d)\b", t, re.I)
+    if m and not re.search(rf"\bsince\s+(?:last\s+)?{MONTH_RE}\s+{m.group(1)}", t):
+        return {"phrase": m.group(0), "date": m.group(1), "precision": "year"}
     m = re.search(rf"\bfirst\b[^.]{{0,80}}?\bsince\s+(?:last\s+)?({MONTH_RE})(?:\s+(\d{{4}})|"
                   r"\s+(last year))?", t, re.I)
     if m:

@@ -28,7 +28,8 @@ DEFAULT = {
         "YouTube": ["youtube"],
         "Facebook": ["facebook"],
         "Rocket.Chat": ["rocket.chat", "rocketchat"],
-        "Element": ["element messenger"],
+        "Element": ["element messenger", "element channel", "element account",
+                    "element room", "element app", "element server"],
         "radio": ["radio"],
         "TikTok": ["tiktok"],
     },
@@ -44,7 +45,7 @@ DEFAULT = {
                    "letter", "editorial"],
     "hedges": ["purported", "purportedly", "allegedly", "alleged", "apparent", "apparently",
                "said to be", "claimed to be", "reportedly", "believed to be",
-               "sounded much like", "appears to be", "appeared to be"],
+               "sounded much like", "appears to be", "appeared to be", "attributed to"],
     "speaker_roles": ["leader", "chief", "spokesman", "spokesperson", "commander", "emir",
                       "founder", "head", "caliph", "cleric", "ideologue"],
 }
