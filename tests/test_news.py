@@ -236,7 +236,7 @@ of its commanders were killed in an air strike on Thursday.
 (Reporting by Lena Hart; Editing by Tom Price)
 """, "expected": {
         "is_release_report": True, "speaker": "Abu Hamza al-Fictavi", "medium": "audio",
-        "release_date": "2025-05-04", "weekday": "Sunday", "media_outlet": "al-Sarab",
+        "release_date": "2025-05-04", "weekday": "Sunday", "media_outlet": "al-Sarab Media",
         "channels": ["Telegram"], "duration_minutes": 9, "unverified": True,
         "previous_release": "2025-01"}},
     {"id": "broadcaster-video-date", "published": "2025-03-05", "text": """\
@@ -414,7 +414,8 @@ Al-Fictavi's previous audio message, released in May, was about 9 minutes long.
 Photo: A screenshot of the video the group released in August.
 """, "expected": {
         "is_release_report": True, "speaker": "Abu Hamza al-Fictavi", "medium": "audio",
-        "release_date": "2025-12-28", "weekday": "Sunday", "media_outlet": "al-Sarab",
+        "release_date": "2025-12-28", "weekday": "Sunday",
+        "media_outlet": "al-Sarab Media",
         "channels": [], "duration_minutes": 60, "unverified": False,
         "previous_release": "2025-05"}},
 ]
@@ -447,6 +448,7 @@ def test_written_set_in_the_bench_is_this_one():
     data = json.loads(path.read_text())
     assert data["articles"] == WRITTEN and data["speakers"] == WRITTEN_SPEAKERS
     assert data["vocab"] == WRITTEN_VOCAB
+    assert data["fresh"] == WRITTEN_FRESH and data["fresh_vocab"] == WRITTEN_FRESH_VOCAB
 
 
 def test_a_channel_not_in_the_vocabulary_is_not_invented_and_a_user_can_add_it(tmp_path):
@@ -466,3 +468,129 @@ def test_a_channel_not_in_the_vocabulary_is_not_invented_and_a_user_can_add_it(t
 ])
 def test_durations_in_hours(text, minutes):
     assert duration_minutes(text) == minutes
+
+
+# A second batch, written after the fixes for the first and scored before any change was
+# made for it (bench/news/results.md, "fresh batch").
+WRITTEN_FRESH_VOCAB = {"media_outlets": ["Saut al-Jabal Foundation", "Lantern Media Center"]}
+WRITTEN_FRESH = [
+    {"id": "ap-months", "published": "2025-02-10", "text": """\
+Militant leader threatens new attacks in purported audio
+
+CAIRO (Example Press) - Umar Kessler-Diallo, the leader of the Eastern Hills Army, \
+threatened new attacks on the capital in an audio recording posted online late Saturday, his \
+first message in 18 months.
+
+In the 17-minute recording, released by the group's Saut al-Jabal Foundation, the speaker \
+said the army's fighters were "closer than the government thinks." The Associated Example \
+could not confirm the authenticity of the recording, which was distributed through the \
+group's usual Telegram channels.
+
+The army has claimed a series of bombings in the capital since the autumn, including one on \
+a market in November that killed 12 people.
+
+Kessler-Diallo has not been seen in public since 2021.
+""", "expected": {
+        "is_release_report": True, "speaker": "Umar Kessler-Diallo", "medium": "audio",
+        "release_date": "2025-02-08", "weekday": "Saturday",
+        "media_outlet": "Saut al-Jabal Foundation", "channels": ["Telegram"],
+        "duration_minutes": 17, "unverified": True, "previous_release": "2023-08"}},
+    {"id": "captive-video", "published": "2025-06-19", "text": """\
+Group releases video of captured pilot
+
+A militant group in the north has released a video it says shows a captured air force \
+pilot, days after his jet went down near the border.
+
+The video, which runs for just over four minutes, was published on Wednesday by the Lantern \
+Media Center, the media arm of the Iron Wadi Brigades, and was shared widely online.
+
+In it, a man in a flight suit reads a statement. The BNC has not verified the footage. The \
+Brigades' leader, Sami Rahal-Dorn, does not appear in the video.
+
+The defence ministry said on Tuesday that the pilot had ejected safely.
+""", "expected": {
+        "is_release_report": True, "speaker": None, "medium": "video",
+        "release_date": "2025-06-18", "weekday": "Wednesday",
+        "media_outlet": "Lantern Media Center", "channels": [], "duration_minutes": 4,
+        "unverified": True, "previous_release": None}},
+    {"id": "monitoring-note", "published": "2025-09-23", "text": """\
+Monitoring note: Valley Shura rejects talks
+
+The Valley Shura's spokesman, Harun Bex, issued an audio statement on 21 September \
+rejecting the proposed talks with the provincial council. The message, about six minutes \
+long, appeared on the group's Telegram and on its website.
+
+The authenticity of the statement could not be established. Bex's last audio statement was \
+in July.
+
+The council has said it will go ahead with the talks in October regardless, and that \
+observers from the neighbouring provinces have been invited.
+""", "expected": {
+        "is_release_report": True, "speaker": "Harun Bex", "medium": "audio",
+        "release_date": "2025-09-21", "weekday": "Sunday", "media_outlet": None,
+        "channels": ["Telegram", "websites"], "duration_minutes": 6, "unverified": True,
+        "previous_release": "2025-07"}},
+    {"id": "court-mention", "published": "2025-01-14", "text": """\
+Two men jailed for sharing militant propaganda
+
+A court in Harrow on Monday sentenced two men to four years in prison for sharing videos and \
+audio messages of the Crescent Valley Front leader Abu Hamza al-Fictavi in a messaging group.
+
+Prosecutors said the men had posted more than 200 files between 2022 and 2023, some of them \
+within hours of their release.
+
+The judge said the recordings glorified attacks on civilians and had reached thousands of \
+young people in the province.
+""", "expected": {
+        "is_release_report": False, "speaker": "Abu Hamza al-Fictavi", "medium": None,
+        "release_date": None, "weekday": None, "media_outlet": None, "channels": [],
+        "duration_minutes": None, "unverified": False, "previous_release": None}},
+    {"id": "resurfaces", "published": "2025-04-29", "text": """\
+Local militia chief resurfaces
+
+Rafiq Semmel-Ode, the commander of the Salt Marsh Militia, has resurfaced in a new audio \
+message after months of rumours that he had been killed.
+
+In the roughly 11-minute message, which the militia's supporters began circulating on Sunday \
+on WhatsApp and Telegram, Semmel-Ode says he is "alive and among my men".
+
+The Marsh Gazette was unable to authenticate the recording independently.
+
+It is the first time he has been heard from since December. Residents of the marsh towns \
+said his fighters had set up new checkpoints on the coast road last week.
+""", "expected": {
+        "is_release_report": True, "speaker": "Rafiq Semmel-Ode", "medium": "audio",
+        "release_date": "2025-04-27", "weekday": "Sunday", "media_outlet": None,
+        "channels": ["WhatsApp", "Telegram"], "duration_minutes": 11, "unverified": True,
+        "previous_release": "2024-12"}},
+    {"id": "us-abbrev-date", "published": "2025-01-13", "text": """\
+Militant cleric calls for uprising in hour-long sermon
+
+(Example Wire) - Idris Marrow, the Sword of the Valley Movement's ideologue, called for an \
+uprising against the provincial government in an hour-long sermon released by the \
+movement's media office on Jan. 12.
+
+In Sunday's recording, Marrow also mocked the army's new commander. His previous sermon, \
+released in October, had called for a boycott of the census.
+
+Example Wire could not independently verify the recording, which appeared on the movement's \
+Telegram channel and on YouTube before it was taken down.
+""", "expected": {
+        "is_release_report": True, "speaker": "Idris Marrow", "medium": "audio",
+        "release_date": "2025-01-12", "weekday": "Sunday", "media_outlet": None,
+        "channels": ["Telegram", "YouTube"], "duration_minutes": 60, "unverified": True,
+        "previous_release": "2024-10"}},
+]
+
+
+@pytest.mark.parametrize("case", WRITTEN_FRESH, ids=[c["id"] for c in WRITTEN_FRESH])
+def test_written_fresh_article_fields(case, tmp_path):
+    path = tmp_path / "vocab.json"
+    path.write_text(json.dumps(WRITTEN_FRESH_VOCAB))
+    r = Extractor(speakers=WRITTEN_SPEAKERS, vocab=load_vocabulary(path)).extract(
+        case["text"], published=dt.date.fromisoformat(case["published"]))
+    want = case["expected"]
+    got = {f: getattr(r, f) for f in WRITTEN_FIELDS}
+    got["channels"] = sorted(got["channels"])
+    got["previous_release"] = r.previous_release["date"] if r.previous_release else None
+    assert got == {**want, "channels": sorted(want["channels"])}

@@ -40,7 +40,8 @@ NOT_VERIFIED = re.compile(
     r"could not be|has not been|have not been|had not been|was not|were not|not been|"
     r"(?:has|have|had)(?:\s+not|n['’]t)(?:\s+yet)?(?:\s+been)?|not possible to|impossible to|"
     r"no way to|not yet been)\s+"
-    r"(independently\s+|immediately\s+|yet\s+|able\s+to\s+)*(verif|confirm|authenticat)",
+    r"(independently\s+|immediately\s+|yet\s+|able\s+to\s+)*(verif|confirm|authenticat|"
+    r"establish)",
     re.I)
 # what a "could not be verified" may be said of other than the recording itself
 CLAIM_NOUNS = re.compile(r"\b(toll|figures?|casualt\w*|numbers?|claims?|deaths?|details|"
@@ -51,7 +52,9 @@ OTHER_TIME = re.compile(rf"\b(in|since|from|last|of)\s+(the\s+)?({MONTH_RE})\b|"
                         r"\b(in|since|last|during|over)\s+(the\s+)?(spring|summer|autumn|fall|"
                         r"winter)\b|\blast\s+(released|issued|published|put out|appeared|"
                         r"surfaced|spoke|posted|broadcast)\b", re.I)
-DAY_MONTH_RE = re.compile(rf"\b(?:(\d{{1,2}})(?:st|nd|rd|th)?\s+({MONTH_RE})|({MONTH_RE})\s+"
+MONTH_ABBR_RE = rf"(?:{MONTH_RE}|(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)\.?)"
+DAY_MONTH_RE = re.compile(rf"\b(?:(\d{{1,2}})(?:st|nd|rd|th)?\s+({MONTH_ABBR_RE})|"
+                          rf"({MONTH_ABBR_RE})\s+"
                           rf"(\d{{1,2}})(?:st|nd|rd|th)?(?!\d))(?:,?\s+((?:19|20)\d\d))?")
 
 
@@ -157,7 +160,7 @@ def resolve_weekday(weekday: str, published: dt.date) -> dt.date:
 def resolve_day_month(m: re.Match, published: dt.date) -> dt.date | None:
     """The date of a DAY_MONTH_RE match: its year, or the latest on or before ``published``."""
     day = int(m.group(1) or m.group(4))
-    month = MONTHS[(m.group(2) or m.group(3)).lower()]
+    month = MONTHS[(m.group(2) or m.group(3)).lower().rstrip(".")[:3]]
     years = [int(m.group(5))] if m.group(5) else [published.year, published.year - 1]
     for y in years:
         try:
@@ -232,13 +235,24 @@ class Extractor:
         # no archive speaker: a capitalised name after a role word, most often mentioned
         roles = "|".join(self.vocab["speaker_roles"])
         name_re = re.compile(
-            rf"\b(?:{roles})(?:\s+of\s+(?:the\s+)?(?:[A-Z][\w'’-]+\s){{0,4}}[A-Z][\w'’-]+)?"
-            r",?\s+((?:(?:Abu|Abd|Ibn|Bin|Bint|al|el|ad|as|ash|at|az)[-\s]|"
+            rf"\b(?:{roles})(?:\s+of\s+(?:the\s+)?(?:[A-Z][\w'’-]+\s){{0,4}}[A-Z][\w'’-]+,|,)?"
+            r"\s+((?:(?:Abu|Abd|Ibn|Bin|Bint|al|el|ad|as|ash|at|az)[-\s]|"
             r"[A-Z][\w'’-]+\s){1,4}(?:al-|el-)?[A-Z][\w'’-]+)")
+        # "Umar Example, the leader of the Example Army, ..."
+        before_re = re.compile(
+            r"((?:(?:Abu|Abd|Ibn|Bin|Bint|al|el)[-\s]|[A-Z][\w'’-]+\s){1,3}(?:al-|el-)?"
+            rf"[A-Z][\w'’-]+),\s+(?:the\s+|a\s+|an\s+)?(?:[\w'’-]+\s+){{0,5}}?(?:{roles})\b")
         counts: dict[str, int] = {}
         evidence: dict[str, str] = {}
         for s in sents:
-            for m in name_re.finditer(s.text):
+            # a name said not to be in the release is not its speaker
+            if re.search(r"\b(?:does|did|do)\s+not\s+(?:appear|speak|feature)|\bis\s+not\s+"
+                         r"(?:seen|heard)\s+in\b", s.text, re.I):
+                continue
+            hits = list(name_re.finditer(s.text)) + [
+                m for m in before_re.finditer(s.text)
+                if not re.match(r"(?:The|A|An|In|On|At|By)\b", m.group(1))]
+            for m in hits:
                 n = m.group(1).strip()
                 counts[n] = counts.get(n, 0) + 1
                 evidence.setdefault(n, s.text)
@@ -506,10 +520,13 @@ def _dated_elsewhere(text: str, published: dt.date | None) -> bool:
 
 
 def _canonical_outlet(found: str, vocab: dict) -> str:
-    for name in vocab["media_outlets"]:
-        if name.lower() == found.lower():
-            return re.sub(r"\s+(Media|News Agency|Media Center)$", "", name)
-    return found
+    """The vocabulary's spelling; its short form ("al-Furqan Media" -> "al-Furqan") only
+    where the vocabulary lists that short form too (a user's "Example Media Center" stays)."""
+    names = {n.lower(): n for n in vocab["media_outlets"]}
+    name = names.get(found.lower(), found)
+    short = re.sub(r"\s+(Media|News Agency|Media Center|Media Centre|Media Foundation)$", "",
+                   name)
+    return names.get(short.lower(), name)
 
 
 WORD_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
@@ -562,6 +579,14 @@ def previous_release(text: str, base: dt.date) -> dict[str, Any] | None:
     if m:
         n = WORD_NUMBERS.get(m.group(1).lower()) or int(m.group(1))
         return {"phrase": m.group(0), "date": f"{base.year - n:04d}", "precision": "year"}
+    m = re.search(r"\bfirst\b[^.]{0,80}?\b(?:in|for)\s+(?:over\s+|more than\s+|nearly\s+|"
+                  r"almost\s+)?(two|three|four|five|six|seven|eight|nine|ten|\d+)\s+months\b",
+                  t, re.I)
+    if m:
+        n = WORD_NUMBERS.get(m.group(1).lower()) or int(m.group(1))
+        months = base.year * 12 + base.month - 1 - n
+        return {"phrase": m.group(0), "date": f"{months // 12:04d}-{months % 12 + 1:02d}",
+                "precision": "month"}
     m = re.search(r"\bfirst\b[^.]{0,80}?\bsince\s+((?:19|20)\d\d)\b", t, re.I)
     if m and not re.search(rf"\bsince\s+(?:last\s+)?{MONTH_RE}\s+{m.group(1)}", t):
         return {"phrase": m.group(0), "date": m.group(1), "precision": "year"}
@@ -573,7 +598,7 @@ def previous_release(text: str, base: dt.date) -> dict[str, Any] | None:
         y, mo = resolve_month(month, base, year=year)
         return {"phrase": m.group(0), "date": f"{y:04d}-{mo:02d}", "precision": "month"}
     m = re.search(rf"\b(?:last|previous|latest|most recent)\b[^.]{{0,60}}?\b(?:message|recording|"
-                  rf"audio|speech|video|statement|appearance)\b[^.]{{0,60}}?\b(?:in|on)\s+"
+                  rf"audio|speech|video|statement|appearance|sermon|address|tape)\b[^.]{{0,60}}?\b(?:in|on)\s+"
                   rf"({MONTH_RE})(?:\s+(\d{{4}}))?", t, re.I)
     if m:
         month = MONTHS[m.group(1).lower()]
