@@ -27,7 +27,7 @@ test-postgres: $(VENV)/.installed-test  ## the suite against a throwaway local P
 	scripts/with-postgres.sh $(BIN)/python -m pytest
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check src tests scripts
+	$(BIN)/ruff check src tests scripts bench
 
 clean:
 	rm -rf demo build dist src/*.egg-info .pytest_cache

@@ -77,6 +77,10 @@ def test_readding_reports_already_present(capsys, db, wavs):
     (["add", "{good}", "--speaker", "Nobody"], "no speaker 'Nobody'"),
     (["add", "{good}", "--released", "14/05/2015"], "YYYY-MM-DD"),
     (["add", "{good}", "--max-size", "lots"], "--max-size"),
+    (["match", "{bad}"], "not a media file"),
+    (["match", "{missing}"], "no such file"),
+    (["match", "{bad}", "--fingerprint"], "not a purport fingerprint"),
+    (["match", "{folder}", "--self"], "directory"),
     (["list", "--db", "{notdb}"], "not a purport archive"),
     (["list", "--db", "{nowhere}"], "run `purport init` first"),
 ])
@@ -96,6 +100,14 @@ def test_bad_input_gets_one_error_line_and_nonzero_exit(capsys, db, tmp_path, wa
     assert err.startswith("error: ") and message in err
     assert len(err.strip().splitlines()) == 1, err
     assert "Traceback" not in err
+
+
+def test_unwritable_output_path_is_one_error_line(capsys, wavs, tmp_path):
+    (good,) = wavs(1)
+    code, _, err = run(capsys, "fingerprint", str(good), "-o", str(tmp_path / "no" / "x.fp"))
+    assert code == 1
+    assert err.startswith("error: cannot write") and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1, err
 
 
 def test_failing_batch_names_the_file_and_adds_nothing(capsys, db, wavs):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import platform
@@ -9,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
+import targets
 
 HERE = Path(__file__).resolve().parent
 MAX_FAILURES = 3
@@ -57,7 +59,8 @@ def corpus_facts(rows: list[dict], negatives: list[dict], args) -> dict:
             "negative_by_source": by_source(negatives), "seed": args.seed,
             "queries_per_cell": args.queries_per_cell,
             "negatives_per_cell": args.negatives_per_cell,
-            "baseline_queries_per_cell": args.baseline_queries_per_cell}
+            "baseline_queries_per_cell": args.baseline_queries_per_cell,
+            "fresh_negatives": bool(getattr(args, "fresh_negatives", False))}
 
 
 # --- formatting --------------------------------------------------------------------------
@@ -150,12 +153,15 @@ def summary(results: dict) -> str:
     c = results["corpus"]
     mach = results["machine"]
     purport_ing = ing.get("purport", {})
-    extra = [
-        "",
-        f"- fpcalc threshold: BER < {results['baseline_ber']}. At the largest threshold per "
-        f"query length with no false positive on these negatives ({cal_text}), fpcalc's "
-        f"recall over all positive cells is {pct(ov.get('fpcalc-cal', {}).get('recall'))} % "
-        "(column 'fpcalc-cal' in results.json).",
+    extra = [""]
+    if "fpcalc" in results["cells"]:
+        extra.append(
+            f"- fpcalc threshold: BER < {results['baseline_ber']}. At the largest threshold "
+            f"per query length with no false positive on these negatives ({cal_text}), "
+            f"fpcalc's recall over all positive cells is "
+            f"{pct(ov.get('fpcalc-cal', {}).get('recall'))} % (column 'fpcalc-cal' in "
+            "results.json).")
+    extra += [
         f"- purport index: {purport_ing.get('hashes', '-')} hashes, "
         f"{num(purport_ing.get('nbytes', math.nan) / 1e6, '.1f')} MB in memory; RSS grew "
         f"{num(purport_ing.get('rss_increase_mb'), '.0f')} MB while fingerprinting and "
@@ -166,8 +172,12 @@ def summary(results: dict) -> str:
         f"{c['negative_recordings']} recordings ({_sources(c['negative_by_source'])}); "
         f"seed {c['seed']}.",
         f"- queries: {c['queries_per_cell']} positive and {c['negatives_per_cell']} negative per "
-        f"(length, degradation) cell; fpcalc on the first {c['baseline_queries_per_cell']} of "
-        "each.",
+        "(length, degradation) cell; "
+        + (f"fpcalc on the first {c['baseline_queries_per_cell']} of each; "
+           if "fpcalc" in results["cells"] else "no fpcalc baseline in this run; ")
+        + "negatives "
+        + ("cut afresh for every degradation (every negative query is another cut)."
+           if c.get("fresh_negatives") else "the same cuts under every degradation."),
         f"- machine: {mach['nproc']} CPUs, {mach['cpu']}, {mach['mem_gb']} GB; Python "
         f"{mach['python']}, numpy {mach['numpy']}; git {mach['git']}"
         f"{' (src/purport/reuse modified)' if mach['reuse_src_dirty'] else ''}.",
@@ -206,8 +216,20 @@ def calibration(results: dict) -> str:
     return (f"Best candidate of each of {cal['negatives']} negative queries with the matcher's "
             "significance level opened up (`max_false_match=1`): share whose false-match "
             "probability falls below each level. Calibrated estimates give about the level "
-            f"itself; smallest seen: {cal['min']:.1e}.\n\n| {head} |\n"
+            f"itself, conservative ones less; smallest seen: {cal['min']:.1e}. "
+            + _calibration_reading(cal) + f"\n\n| {head} |\n"
             + "|---" * len(cal["below"]) + f"|\n| {cells} |")
+
+
+def _calibration_reading(cal: dict) -> str:
+    """One sentence on what the shares say: conservative, about right, or too low."""
+    n = cal["negatives"]
+    low = [k for k, v in cal["below"].items() if v > 2 * float(k) + 3 / n]
+    if low:
+        return (f"At {', '.join(low)} chance reaches the level more often than it should: the "
+                "estimate under-states the false-match probability there.")
+    return ("No level is reached more often than it should be (within the noise of "
+            f"{n} queries): the estimate errs on the side of over-stating the probability.")
 
 
 def sweep(results: dict) -> str:
@@ -254,8 +276,28 @@ def failures(results: dict, method: str = "purport") -> str:
     return "\n".join(lines) if lines else "none"
 
 
-def markdown(results: dict) -> str:
-    """The whole results.md."""
+def load_scale(folder: Path) -> dict | None:
+    """The 100-hour latency figures that scale.py wrote into `folder`, if it did."""
+    path = folder / "scale.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def scale_text(scale: dict | None) -> str:
+    """The 100-hour latency section."""
+    if not scale:
+        return "not measured in this folder (run `bench/reuse/scale.py --out <this folder>`)"
+    return (f"`{scale['command']}` ({scale['date']}): the {scale['base_hours']:.1f}-hour "
+            f"corpus indexed {scale['copies']} times with permuted hashes = "
+            f"{scale['hours']:.1f} h, {scale['entries'] / 1e6:.1f} M triplets, "
+            f"{scale['nbytes'] / 1e6:.0f} MB in memory, built in {scale['build_s']:.1f} s; "
+            f"{scale['queries']} ten-second queries cut from the corpus: fingerprint median "
+            f"{scale['fingerprint_median_s']:.3f} s, match() median "
+            f"{scale['match_median_s']:.3f} s, p95 {scale['match_p95_s']:.3f} s; "
+            f"{scale['found']}/{scale['queries']} found.")
+
+
+def markdown(results: dict, scale: dict | None = None) -> str:
+    """The whole results.md (`scale`: scale.py's 100-hour figures, if measured)."""
     return "\n\n".join([
         "# Reuse benchmark results",
         "Recall (R@n s: % of n-second queries whose top match is the right recording and "
@@ -266,6 +308,11 @@ def markdown(results: dict) -> str:
         "absolute error of the estimated time and pitch factors, and false positives on "
         "negative queries (queries with any match / negative queries). See README.md.",
         table(results),
+        "## The issue's targets for 10-s queries",
+        "Point estimates with one-sided 95 % Clopper-Pearson bounds: *shown* when the bound "
+        "clears the target, *met* when only the point estimate does (more queries needed to "
+        "show it), *missed* otherwise. Cells absent from this run are not listed.",
+        targets.table(results, scale),
         "## Summary",
         summary(results),
         "## Latency by query length",
@@ -275,13 +322,14 @@ def markdown(results: dict) -> str:
         sweep(results),
         "## purport failures (first few per degradation)",
         failures(results),
+        "## Latency at 100 hours",
+        scale_text(scale),
     ]) + "\n"
 
 
 def main(argv: list[str] | None = None) -> None:
     """Rebuild results.md from a results.json (default: the one next to this file)."""
     import argparse
-    import json
     import sys
 
     sys.path.insert(0, str(HERE))
@@ -293,7 +341,8 @@ def main(argv: list[str] | None = None) -> None:
     results = json.loads(args.results.read_text())
     results.setdefault("fmp_sweep", scoring.fmp_sweep(results["records"]))
     results.setdefault("fmp_calibration", scoring.fmp_calibration(results["records"]))
-    args.results.with_suffix(".md").write_text(markdown(results))
+    args.results.with_suffix(".md").write_text(
+        markdown(results, load_scale(args.results.parent)))
 
 
 if __name__ == "__main__":

@@ -63,13 +63,16 @@ def log(msg: str) -> None:
 # --- queries -----------------------------------------------------------------------------
 
 
-def plan_cuts(rows: list[dict], length: int, n: int, seed: int, tag: str) -> list[tuple]:
-    """`n` seeded cuts ``(row, start, row_b, start_b)`` of `length` s (b: splice partner)."""
+def plan_cuts(rows: list[dict], length: int, n: int, seed: int, tag: str,
+              salt: int = 0) -> list[tuple]:
+    """`n` seeded cuts ``(row, start, row_b, start_b)`` of `length` s (b: splice partner);
+    a non-zero `salt` gives another set of cuts (fresh negatives for every degradation)."""
     long_enough = [r for r in rows if r["duration"] >= length + 1.0]
     weights = np.array([r["duration"] for r in long_enough])
     cuts = []
     for i in range(n):
-        rng = np.random.default_rng([seed, length, i, 1 if tag == "negative" else 0])
+        key = [seed, length, i, 1 if tag == "negative" else 0] + ([salt] if salt else [])
+        rng = np.random.default_rng(key)
         a = int(rng.choice(len(long_enough), p=weights / weights.sum()))
         b = a
         while b == a and len(long_enough) > 1:
@@ -288,7 +291,9 @@ def evaluate(args, rows, negatives, folder, p_index, b_index) -> list[dict]:
                             ("negative", negatives, args.negatives_per_cell)):
         for length in args.lengths:
             cuts = plan_cuts(source, length, n, args.seed, kind)
-            for deg in degs:
+            for k, deg in enumerate(degs):
+                if kind == "negative" and args.fresh_negatives:
+                    cuts = plan_cuts(source, length, n, args.seed, kind, salt=k + 1)
                 t0 = time.perf_counter()
                 for i, cut in enumerate(cuts):
                     q = make_query(cut, i, kind, length, deg, folder, args.seed, negatives)
@@ -327,6 +332,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--queries-per-cell", type=int, default=10)
     ap.add_argument("--negatives-per-cell", type=int, default=None,
                     help="negative queries per (length, degradation) (default: same)")
+    ap.add_argument("--fresh-negatives", action="store_true",
+                    help="cut new negatives for every degradation instead of degrading the "
+                         "same cuts (more independent negatives for the false-positive rate)")
     ap.add_argument("--baseline-queries-per-cell", type=int, default=None,
                     help="run fpcalc on only the first N queries of each cell")
     ap.add_argument("--lengths", default="5,10,30", help="query lengths, s (comma list)")
@@ -427,7 +435,7 @@ def main(argv: list[str] | None = None) -> None:
     }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(results, indent=1, default=float))
-    (args.out / "results.md").write_text(report.markdown(results))
+    (args.out / "results.md").write_text(report.markdown(results, report.load_scale(args.out)))
     log(f"wrote {args.out / 'results.md'} and results.json in {time.time() - started:.0f} s")
 
 

@@ -354,7 +354,7 @@ def demo(
                   f"{m['name']} {_hms(m['ref_start'])}-{_hms(m['ref_end'])}  "
                   f"false-match p {m['false_match_probability']:.1e}")
     page = Path(db).parent / "report.html"
-    page.write_text(render(assessment))
+    _write(page, render(assessment))
     v, t = assessment["voice"], assessment["timing"]
     out.print(f"\nverify: {assessment['recording']['name']} claimed as "
               f"{assessment['claimed_speaker']}")
@@ -420,6 +420,17 @@ def match_(
     out.print(f"limits: {report.limits}")
 
 
+def _write(path: Path, data: str | bytes) -> None:
+    """Write an output file the user named; a path that cannot be written is one error line."""
+    try:
+        if isinstance(data, bytes):
+            path.write_bytes(data)
+        else:
+            path.write_text(data, encoding="utf-8")
+    except OSError as exc:
+        raise ParameterError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
 def _read_bytes(path: Path, *, limit: int = 256 * 1024**2) -> bytes:
     if not path.is_file():
         raise ParameterError(f"{path}: no such file")
@@ -438,7 +449,7 @@ def fingerprint_(
     from purport.reuse import search
 
     data = search.fingerprint_file(file)
-    output.write_bytes(data)
+    _write(output, data)
     out.print(f"wrote {output} ({len(data)} bytes): match it with `purport match {output} "
               "--fingerprint` or POST it to /api/match")
 
@@ -743,7 +754,7 @@ def record_(
     with Archive(db) as archive:
         data = news.record(archive, speaker)
     if html is not None:
-        html.write_text(news.record_html(data))
+        _write(html, news.record_html(data))
     if json_:
         _emit(data)
         return
@@ -799,7 +810,7 @@ def verify(
         else:
             result = assess.verify(file, archive=archive, **questions)
     if html is not None:
-        html.write_text(render(result))
+        _write(html, render(result))
     if json_:
         _emit(dict(result, kept={"assessment_id": stored.id,
                                  "recording_id": stored.recording_id})
