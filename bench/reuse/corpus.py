@@ -359,7 +359,7 @@ def build_corpus(hours: float, negative_hours: float, cache: Path = DEFAULT_CACH
     manifest = load_manifest(folder)
     have_index = sum(r["duration"] for r in manifest["recordings"]) >= hours * 3600
     have_neg = sum(r["duration"] for r in manifest["negatives"]) >= negative_hours * 3600
-    if have_index and have_neg:
+    if have_index and have_neg and manifest.get("pools_version") == textpool.POOLS_VERSION:
         return manifest
     pools = textpool.load_pools(cache, seed)
     existing = {Path(r["path"]).stem: r for r in manifest["recordings"] + manifest["negatives"]}
@@ -371,7 +371,8 @@ def build_corpus(hours: float, negative_hours: float, cache: Path = DEFAULT_CACH
     negatives += [r for r in manifest["negatives"] if r["path"] not in keep]
     recordings.sort(key=lambda r: r["id"])
     negatives.sort(key=lambda r: r["id"])
-    manifest = {"seed": seed, "sr": SR, "recordings": recordings, "negatives": negatives,
+    manifest = {"seed": seed, "sr": SR, "pools_version": textpool.POOLS_VERSION,
+                "recordings": recordings, "negatives": negatives,
                 "build_wall_s": round(time.time() - t0, 1)}
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False))
     return manifest

@@ -1,7 +1,9 @@
 """Sentence pools for the TTS corpus, gathered from text already on the machine.
 
 Every sentence is used at most once in the whole corpus (indexed and negative recordings
-alike), so no two recordings share text. Sources, all local and non-extremist:
+alike), and no negative sentence shares a phrase of ``SHARED_PHRASE_WORDS`` words with any
+indexed sentence: a synthetic voice reading the same phrase again makes the same audio,
+which is re-use, not a negative. Sources, all local and non-extremist:
 
 * English: Python standard-library docstrings, ``pydoc_data`` topics, the licences in
   ``/usr/share/common-licenses`` and the English manual pages (``/usr/share/man/man[1578]``).
@@ -36,6 +38,10 @@ EN_WORD_CAP = 1_500_000
 """Stop reading English manual pages past this many words (about 150 h of speech)."""
 NEGATIVE_EVERY = 8
 """Every NEGATIVE_EVERY-th sentence of a shuffled pool is kept for the negative recordings."""
+SHARED_PHRASE_WORDS = 4
+"""Negative sentences sharing a run of this many words with the index pool are dropped."""
+POOLS_VERSION = 3
+"""Bumped when the pools change (3: negatives share no phrase with any index pool)."""
 MIN_WORDS, MAX_WORDS = 4, 45
 _ALLOWED_PUNCT = set(" ,;:'\"-()?!.«»’‘“”،؛؟")
 _PLACEHOLDER = re.compile(r"%[-+ #0-9.]*[a-zA-Z]|%\([^)]*\)[a-z]|\{[^}]*\}|_|&|\\n")
@@ -204,12 +210,22 @@ def build_pools(seed: int) -> dict[str, dict[str, list[str]]]:
             "index": [s for i, s in enumerate(shuffled) if i % NEGATIVE_EVERY],
             "negative": shuffled[::NEGATIVE_EVERY],
         }
+    # across languages too: catalogues of language and place names recur in many of them
+    indexed = set().union(*(phrases(s) for pool in pools.values() for s in pool["index"]))
+    for pool in pools.values():
+        pool["negative"] = [s for s in pool["negative"] if not phrases(s) & indexed]
     return pools
+
+
+def phrases(sentence: str, n: int = SHARED_PHRASE_WORDS) -> set[tuple[str, ...]]:
+    """Every run of `n` consecutive words of `sentence` (case-folded)."""
+    words = re.findall(r"\w+", unicodedata.normalize("NFKC", sentence).casefold())
+    return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
 
 
 def load_pools(cache: Path, seed: int) -> dict[str, dict[str, list[str]]]:
     """Build the pools once and keep them as JSON in `cache`."""
-    path = cache / f"text-pools-seed{seed}.json"
+    path = cache / f"text-pools-seed{seed}-v{POOLS_VERSION}.json"
     if path.exists():
         return json.loads(path.read_text(encoding="utf-8"))
     pools = build_pools(seed)
