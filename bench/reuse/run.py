@@ -394,6 +394,12 @@ def build_indexes(args, rows, folder):
     return p_index, b_index, facts
 
 
+def _relative(path: str) -> str:
+    """`path` relative to the working directory when it lies under it (a portable command)."""
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
+
+
 def main(argv: list[str] | None = None) -> None:
     """Build corpus and indexes, run the queries, write results.md and results.json."""
     args = parse_args(argv)
@@ -413,7 +419,7 @@ def main(argv: list[str] | None = None) -> None:
     methods = [m for m in ("purport", "fpcalc", "fpcalc-cal")
                if any(r["method"] == m for r in records)]
     results = {
-        "command": " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv]),
+        "command": " ".join(shlex.quote(a) for a in [_relative(sys.executable), *sys.argv]),
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "wall_s": time.time() - started,
         "machine": report.machine_facts(),

@@ -56,7 +56,9 @@ METHOD_TEXT = (
     "peaks. False-match probability: negative-binomial tail of the vote counts of all other "
     "offset cells searched for this query, corrected for the number of cells.")
 LIMITS_TEXT = (
-    "Finds re-used audio, not re-spoken words: the same text read again is not a match. "
+    "Finds re-used audio, not re-spoken words: the same text read again by a person is not "
+    "a match, but a synthetic (TTS) voice reading the same phrase again makes the same "
+    "audio and does match it (2-5 s spans in bench/reuse). "
     "Speed, tempo or pitch changes beyond about 13 % "
     "are not searched. Heavy music or noise over the speech, very short re-used spans "
     "(under about 2 s) and non-linear time edits (cuts inside a span) shorten or split "
