@@ -60,7 +60,7 @@ def corpus_facts(rows: list[dict], negatives: list[dict], args) -> dict:
             "queries_per_cell": args.queries_per_cell,
             "negatives_per_cell": args.negatives_per_cell,
             "baseline_queries_per_cell": args.baseline_queries_per_cell,
-            "fresh_negatives": bool(getattr(args, "fresh_negatives", False))}
+            "fresh_negatives": args.fresh_negatives}
 
 
 # --- formatting --------------------------------------------------------------------------

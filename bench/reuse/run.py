@@ -290,10 +290,11 @@ def evaluate(args, rows, negatives, folder, p_index, b_index) -> list[dict]:
     for kind, source, n in (("positive", rows, args.queries_per_cell),
                             ("negative", negatives, args.negatives_per_cell)):
         for length in args.lengths:
-            cuts = plan_cuts(source, length, n, args.seed, kind)
+            fresh = kind == "negative" and args.fresh_negatives
+            shared = None if fresh else plan_cuts(source, length, n, args.seed, kind)
             for k, deg in enumerate(degs):
-                if kind == "negative" and args.fresh_negatives:
-                    cuts = plan_cuts(source, length, n, args.seed, kind, salt=k + 1)
+                cuts = (plan_cuts(source, length, n, args.seed, kind, salt=k + 1) if fresh
+                        else shared)
                 t0 = time.perf_counter()
                 for i, cut in enumerate(cuts):
                     q = make_query(cut, i, kind, length, deg, folder, args.seed, negatives)
