@@ -53,7 +53,7 @@ DF_TOLERANCE = 0.9
 SCALE_TOLERANCE = np.log2(1.13)
 N_HASHES = R_LEVELS * DF_LEVELS * DF_LEVELS * SPAN_LEVELS * F_LEVELS
 
-METHOD = "purport-triplets-v1"
+METHOD = "purport-triplets-v2"  # v2: no peaks on steady tones
 
 
 @dataclass(frozen=True)
@@ -136,45 +136,113 @@ def log_spectrogram(y: np.ndarray) -> np.ndarray:
     return 20.0 * np.log10(_FILTERBANK[:, :_N_USED] @ mag.T + 1e-6)
 
 
-def find_peaks(spec: np.ndarray, *, per_second: int = PEAKS_PER_SECOND) -> Peaks:
-    """The most prominent local maxima of a log spectrogram, ``per_second`` at most.
+#: A spectral ridge held this long at one bin (within one bin either way) is a steady tone
+#: (mains hum, a test tone, a carrier), not speech: its peaks are dropped. Sung or chanted
+#: notes can hold a pitch for a second; speech rarely for 1.5 s.
+STEADY_FRAMES = int(round(1.5 / FRAME))
+#: Frames of spectrogram computed at once: memory does not grow with the recording.
+CHUNK_FRAMES = 4096
+#: Context each side of a chunk that the peak filters look at (the steady-tone test's reach).
+_CONTEXT = STEADY_FRAMES + 32
+
+
+@dataclass(frozen=True)
+class _Candidates:
+    """Local spectral maxima of a stretch of spectrogram, before the loudness floor."""
+
+    t: np.ndarray           # frame
+    f: np.ndarray           # refined log-frequency bin
+    value: np.ndarray       # dB
+    prominence: np.ndarray  # dB above the local mean
+
+
+def _candidates(spec: np.ndarray, first: int, lo: int, hi: int) -> _Candidates:
+    """Prominent local maxima of ``spec`` (frames ``first`` + column) in columns [lo, hi).
 
     Prominence is the height above the local mean (a time-frequency neighbourhood), so
-    quiet passages keep their peaks and steady hum or broadband noise does not win.
+    quiet passages keep their peaks and broadband noise does not win; a ridge that holds
+    one bin for ``STEADY_FRAMES`` is a steady tone and gives none.
     """
-    n_bins, n_frames = spec.shape
+    n_bins = spec.shape[0]
     local_max = ndimage.maximum_filter(spec, size=(7, 9), mode="nearest") == spec
-    floor = spec.max() - 70.0
     prominence = spec - ndimage.uniform_filter(spec, size=(19, 31), mode="nearest")
-    fi, ti = np.nonzero(local_max & (spec > floor) & (prominence > 3.0))
-    if len(ti) == 0:
-        return Peaks(np.zeros(0, np.int32), np.zeros(0, np.float32))
-    score = prominence[fi, ti]
-    block = int(round(1.0 / FRAME))
-    # keep the strongest per one-second block
-    order = np.lexsort((-score, ti // block))
-    ti, fi, score = ti[order], fi[order], score[order]
-    blocks = ti // block
-    starts = np.r_[0, np.flatnonzero(np.diff(blocks)) + 1]
-    rank = np.arange(len(ti)) - np.repeat(starts, np.diff(np.r_[starts, len(ti)]))
-    keep = rank < per_second
-    ti, fi = ti[keep], fi[keep]
-    # parabolic refinement of the frequency to a fraction of a bin
+    ridge = spec >= ndimage.maximum_filter1d(spec, size=3, axis=0, mode="nearest")
+    ridge = ndimage.maximum_filter1d(ridge.view(np.uint8), size=3, axis=0)
+    held = ndimage.minimum_filter1d(ridge, size=STEADY_FRAMES, axis=1, mode="nearest")
+    steady = ndimage.maximum_filter1d(held, size=STEADY_FRAMES, axis=1, mode="nearest")
+    keep = local_max & (prominence > 3.0) & (steady == 0)
+    keep[:, :lo] = False
+    keep[:, hi:] = False
+    fi, ti = np.nonzero(keep)
     f = fi.astype(np.float32)
     inner = (fi > 0) & (fi < n_bins - 1)
     fin, tin = fi[inner], ti[inner]
     a, b, c = spec[fin - 1, tin], spec[fin, tin], spec[fin + 1, tin]
     denom = a - 2 * b + c
     shift = np.where(np.abs(denom) > 1e-9, 0.5 * (a - c) / np.where(denom == 0, 1, denom), 0.0)
-    f[inner] += np.clip(shift, -0.5, 0.5)
+    f[inner] += np.clip(shift, -0.5, 0.5)  # parabolic refinement to a fraction of a bin
+    return _Candidates(t=(ti + first).astype(np.int32), f=f, value=spec[fi, ti],
+                       prominence=prominence[fi, ti])
+
+
+def _strongest(c: _Candidates, floor: float, per_second: int) -> Peaks:
+    """The candidates above ``floor``, the ``per_second`` most prominent of each second."""
+    sel = c.value > floor
+    ti, f, score = c.t[sel], c.f[sel], c.prominence[sel]
+    if len(ti) == 0:
+        return Peaks(np.zeros(0, np.int32), np.zeros(0, np.float32))
+    block = int(round(1.0 / FRAME))
+    order = np.lexsort((-score, ti // block))
+    ti, f = ti[order], f[order]
+    blocks = ti // block
+    starts = np.r_[0, np.flatnonzero(np.diff(blocks)) + 1]
+    rank = np.arange(len(ti)) - np.repeat(starts, np.diff(np.r_[starts, len(ti)]))
+    ti, f = ti[rank < per_second], f[rank < per_second]
     order = np.lexsort((f, ti))
     return Peaks(ti[order].astype(np.int32), f[order].astype(np.float32))
 
 
+def find_peaks(spec: np.ndarray, *, per_second: int = PEAKS_PER_SECOND) -> Peaks:
+    """The most prominent local maxima of a log spectrogram, ``per_second`` at most."""
+    return _strongest(_candidates(spec, 0, 0, spec.shape[1]), spec.max() - 70.0, per_second)
+
+
+def _frame_power(spec: np.ndarray) -> np.ndarray:
+    return 10.0 * np.log10(np.mean(10.0 ** (spec / 10.0), axis=0) + 1e-12)
+
+
 def frame_level(spec: np.ndarray) -> np.ndarray:
     """Per-frame loudness in whole dB below the loudest frame, clipped to 0..100 (uint8)."""
-    power = 10.0 * np.log10(np.mean(10.0 ** (spec / 10.0), axis=0) + 1e-12)
+    return _level(_frame_power(spec))
+
+
+def _level(power: np.ndarray) -> np.ndarray:
     return np.clip(np.round(power.max() - power), 0, 100).astype(np.uint8)
+
+
+def peaks_and_level(x: np.ndarray, *, per_second: int = PEAKS_PER_SECOND) -> tuple[Peaks,
+                                                                                   np.ndarray]:
+    """Peaks and per-frame level of a recording at ``SR``, a chunk of frames at a time.
+
+    The same as ``find_peaks(log_spectrogram(x))`` and ``frame_level`` of it, but the
+    spectrogram is never held whole: each chunk is computed with enough context for the
+    peak filters, and the loudness floor (70 dB below the loudest point) is applied once
+    all chunks are seen.
+    """
+    if len(x) < N_FFT:
+        x = np.pad(x, (0, N_FFT - len(x)))
+    n_frames = 1 + (len(x) - N_FFT) // HOP
+    parts, powers, top = [], [], -np.inf
+    for c0 in range(0, n_frames, CHUNK_FRAMES):
+        c1 = min(c0 + CHUNK_FRAMES, n_frames)
+        p0, p1 = max(c0 - _CONTEXT, 0), min(c1 + _CONTEXT, n_frames)
+        spec = log_spectrogram(x[p0 * HOP:(p1 - 1) * HOP + N_FFT])
+        parts.append(_candidates(spec, p0, c0 - p0, c1 - p0))
+        powers.append(_frame_power(spec[:, c0 - p0:c1 - p0]))
+        top = max(top, float(spec[:, c0 - p0:c1 - p0].max()))
+    every = _Candidates(*(np.concatenate([getattr(p, k) for p in parts])
+                          for k in _Candidates.__dataclass_fields__))
+    return _strongest(every, top - 70.0, per_second), _level(np.concatenate(powers))
 
 
 def triplets(peaks: Peaks) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -281,8 +349,7 @@ def fingerprint(y: np.ndarray, *, sr: int) -> Fingerprint:
     """
     x = to_analysis_rate(y, sr)
     duration = len(x) / SR
-    spec = log_spectrogram(x)
-    peaks = find_peaks(spec)
+    peaks, level = peaks_and_level(x)
     i, j, k = triplets(peaks)
     h = hashes(peaks, i, j, k)
     return Fingerprint(
@@ -292,14 +359,19 @@ def fingerprint(y: np.ndarray, *, sr: int) -> Fingerprint:
         f1=peaks.f[i].astype(np.float32),
         peaks=peaks,
         duration=duration,
-        level=frame_level(spec),
+        level=level,
         triplet_peaks=np.stack([i, j, k], axis=1).astype(np.int32),
     )
 
 
-def query_probes(fp: Fingerprint) -> tuple[np.ndarray, np.ndarray]:
-    """(triplet row, hash) pairs to look up for a query fingerprint, neighbours included."""
+def query_probes(fp: Fingerprint, rows: np.ndarray | None = None) -> tuple[np.ndarray,
+                                                                         np.ndarray]:
+    """(triplet row, hash) pairs to look up for a query fingerprint, neighbours included;
+    ``rows`` limits them to some triplets (a stretch of a long query)."""
     if fp.triplet_peaks is None:
         raise ValueError("this fingerprint was loaded from storage: fingerprint the audio again")
-    tp = fp.triplet_peaks.astype(np.int64)
-    return probe_hashes(fp.peaks, tp[:, 0], tp[:, 1], tp[:, 2])
+    if rows is None:
+        rows = np.arange(len(fp.triplet_peaks))
+    tp = fp.triplet_peaks[rows].astype(np.int64)
+    local, probes = probe_hashes(fp.peaks, tp[:, 0], tp[:, 1], tp[:, 2])
+    return rows[local], probes

@@ -1,22 +1,29 @@
 """Find which seconds of a query come from which indexed recording, at what speed and pitch.
 
-1. Look every query triplet up (with its neighbour probes); each hit proposes a time
-   factor (span ratio), a pitch shift (anchor frequency difference) and the reference
-   time at which the query would start.
-2. Vote hits into (recording, start-offset) cells: re-used audio piles its hits into one
-   cell, unrelated audio scatters them.
+A query may be a 5-second clip or a three-hour message, so it is searched in overlapping
+windows (``WINDOW`` seconds every ``HOP``), as Olaf's fragmented queries and Panako's
+monitor mode do, and the window matches are chained back into spans:
+
+1. Look every query triplet up (with its neighbour probes), a block of the query at a
+   time so that memory does not grow with its length; each hit proposes a time factor
+   (span ratio), a pitch shift (anchor frequency difference) and, for each window, the
+   reference time of the window's centre. Referring to the centre, not to query time 0,
+   keeps the noise of a single span ratio from scattering the votes of a long query.
+2. In each window, vote hits into (recording, centre-offset) cells: re-used audio piles
+   its hits into one cell, unrelated audio scatters them.
 3. Fit each strong cell's hits to a line ref_time = a + b * query_time (b = 1 /
-   time_factor) with the pitch shift alone, keep the inliers (the score), and split on
-   long gaps.
-4. Refine the span's boundaries by checking single query peaks against the reference's
-   peaks under the fitted mapping.
-5. Rate the score against the vote counts of all the other cells of this very search
-   (non-matching material) to give the probability that noise alone scores as high.
+   time_factor) with one pitch shift; the line's inlier triplets are the window's score.
+4. Rate that score against the other cells of the same window search, leaving out the
+   neighbourhood of every candidate in its own recording (self-similar speech near the
+   true offset is not chance), to give the probability that chance alone scores as high.
+5. Chain the significant window lines that continue one another (same recording, same
+   pitch shift, the same line) into spans, refit each span on all its inliers, split it
+   on long gaps, and refine its boundaries by single peaks and the loudness contour.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -35,26 +42,42 @@ from purport.reuse.landmarks import (
 #: Largest speed/tempo change searched (either way) and largest pitch shift (either way).
 MAX_TIME_FACTOR = 1.16
 MAX_PITCH_FACTOR = 1.16
+WINDOW = 20.0             # seconds of query voted together
+HOP = 10.0                # seconds between window starts (windows overlap by half)
+BLOCK = 200.0             # seconds of query looked up at once (bounds the memory of hits)
 CELL = 32                 # frames (0.51 s) per offset cell
+NULL_EXCLUDE = 30.0       # seconds either side of a candidate left out of its null
 MIN_SCORE = 5             # inlier triplets for a match at all
 MIN_SPAN = 1.5            # seconds: shorter spans are not reported (a word is not re-use)
 COMMON_HASH_FACTOR = 16   # see common_hash_limit
-MAX_FALSE_MATCH = 1e-2    # default significance (the estimate is conservative: bench/reuse)
+MAX_FALSE_MATCH = 1e-2    # default significance per query (bench/reuse, bench/cases)
 SPLIT_GAP = 5.0           # seconds without inliers that split one line into two segments
+LINE_TOL = 2.5            # frames: a hit this close to a line is one of its inliers
+CHAIN_TOL = 6.0           # frames: a window line this close to a span's line continues it
+SHIFT_TOL = 2.0           # log bins of pitch shift within one line
 LEVEL_TOL = 3.0           # dB: loudness of query and reference frames agree within this,
 LEVEL_SLACK = 0.25        # plus this share of how far below the loudest frame they are
 LEVEL_FLOOR = 50.0        # dB below the loudest frame: quieter counts as equally silent
 LEVEL_RUN = 3             # frames of disagreement that end a span
+UNCONFIRMED_PEAKS = 4     # query peaks in half a second, none in the reference: not re-used
 EDGE_SNAP = 0.5           # seconds: a span ending this close to the query's edge reaches it
 MIN_SELF_OFFSET = 1.0     # seconds: a repeat inside one recording must be this far away
+MIN_SELF_SCORE = 20       # inlier triplets for a repeat inside one recording: a stationary
+                          # background (hum, a drone) lines up with itself by chance a few
+                          # triplets at a time, at every offset
+FMP_FLOOR = 1e-300        # the smallest false-match probability reported
 
 METHOD_TEXT = (
     "Spectral-peak triplets on a 36-bin/octave log-frequency axis (8 kHz analysis), hashed "
     "on time ratios and log-frequency steps (invariant to speed, tempo and pitch change), "
-    "probed on both sides of quantisation edges; hits voted by recording and start offset, "
-    "fitted to a line (time factor) with a common pitch shift, boundaries refined by single "
-    "peaks. False-match probability: negative-binomial tail of the vote counts of all other "
-    "offset cells searched for this query, corrected for the number of cells.")
+    "probed on both sides of quantisation edges. The query is searched in 20-s windows "
+    "every 10 s: hits voted by recording and offset of the window's centre, the best cells "
+    "fitted to a line (time factor) with one pitch shift; window lines that continue one "
+    "another are chained into spans, refitted, and their boundaries refined by single "
+    "peaks and the loudness contour. False-match probability: the fitted inlier count of "
+    "the span's best window rated against a negative-binomial fit to the votes of all other "
+    "offset cells of that window's search (the candidates' own 30-s neighbourhoods left "
+    "out), corrected for the number of cells and of windows searched.")
 LIMITS_TEXT = (
     "Finds re-used audio, not re-spoken words: the same text read again by a person is not "
     "a match, but a synthetic (TTS) voice reading the same phrase again makes the same "
@@ -76,8 +99,8 @@ class Match:
     ref_end: float
     time_factor: float       # query duration / reference duration (1.0 = same speed)
     pitch_factor: float      # query pitch / reference pitch
-    score: int               # triplets consistent with the mapping
-    votes: int               # hits in the best offset cell (the statistic rated below)
+    score: int               # triplets consistent with the mapping, over the whole span
+    votes: int               # hits in the best offset cell of the span's best window
     false_match_probability: float
     confirmed_peaks: float   # share of the query's peaks in the span found in the reference
 
@@ -95,6 +118,9 @@ class _Hits:
     shift: np.ndarray    # query f1 - reference f1 (log bins)
     offset: np.ndarray   # reference frame at query frame 0
 
+    def take(self, sel: np.ndarray) -> _Hits:
+        return _Hits(*(getattr(self, f)[sel] for f in _Hits.__dataclass_fields__))
+
 
 def common_hash_limit(index: Index) -> int:
     """Hashes more frequent than this carry little evidence and are not looked up.
@@ -106,9 +132,14 @@ def common_hash_limit(index: Index) -> int:
     return max(64, int(COMMON_HASH_FACTOR * len(index) / N_HASHES))
 
 
-def hits(index: Index, query: Fingerprint, *, lookup=None) -> _Hits:
-    """All plausible (query triplet, indexed triplet) pairs with their implied mapping."""
-    rows, probe = query_probes(query)
+def hits(index: Index, query: Fingerprint, *, lookup=None,
+         probes: tuple[np.ndarray, np.ndarray] | None = None) -> _Hits:
+    """All plausible (query triplet, indexed triplet) pairs with their implied mapping.
+
+    ``probes`` ((triplet row, hash) pairs, a subset of ``query_probes(query)``) limits the
+    lookup to part of the query.
+    """
+    rows, probe = probes if probes is not None else query_probes(query)
     qpos, epos = (lookup or index.lookup)(probe, max_count=common_hash_limit(index))
     trip = rows[qpos]
     scale = query.span[trip].astype(np.float32) / index.span[epos].astype(np.float32)
@@ -131,55 +162,56 @@ def _canonical(h: _Hits, idx: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class _Grid:
-    """Dense (recording, offset cell) grid of every indexed recording, padded between them."""
+    """The (recording, offset cell) grid of every indexed recording, padded between them."""
 
     ids: np.ndarray      # sorted recording ids
     base: np.ndarray     # first cell of each recording
-    margin: float        # frames added to offsets so that the first cell is 0
+    size: np.ndarray     # cells of each recording
+    margin: float        # frames added to offsets so that a recording's first cell is 0
+
+    @property
+    def n_cells(self) -> int:
+        return int(self.size.sum())
 
     def cell(self, rec: np.ndarray, offset: np.ndarray) -> np.ndarray:
         pos = np.searchsorted(self.ids, rec)
         return self.base[pos] + 1 + np.floor((offset + self.margin) / CELL).astype(np.int64)
 
-    def recording(self, cell: int) -> int:
-        return int(self.ids[np.searchsorted(self.base, cell, side="right") - 1])
+    def bounds(self, cell: int) -> tuple[int, int, int]:
+        """(recording id, first cell, last cell) of the recording a cell belongs to."""
+        pos = int(np.searchsorted(self.base, cell, side="right") - 1)
+        return int(self.ids[pos]), int(self.base[pos]), int(self.base[pos] + self.size[pos] - 1)
 
 
-def _grid(index: Index, q_frames: float) -> tuple[_Grid, int]:
+def _grid(index: Index, window_frames: float) -> _Grid:
     ids = np.array(index.recording_ids, dtype=np.int64)
-    margin = q_frames * MAX_TIME_FACTOR + CELL
+    margin = window_frames / 2 * MAX_TIME_FACTOR + CELL
     frames = np.array([index.durations[int(i)] for i in ids]) / FRAME
-    per = np.ceil((frames + margin) / CELL).astype(np.int64) + 3  # padding on both sides
-    base = np.r_[0, np.cumsum(per)[:-1]].astype(np.int64)
-    return _Grid(ids=ids, base=base, margin=margin), int(per.sum())
+    size = np.ceil((frames + 2 * margin) / CELL).astype(np.int64) + 3  # padding both sides
+    base = np.r_[0, np.cumsum(size)[:-1]].astype(np.int64)
+    return _Grid(ids=ids, base=base, size=size, margin=margin)
 
 
-def _null_moments(counts: np.ndarray, exclude: np.ndarray) -> tuple[float, float, float]:
-    """(cells, mean, variance) of the statistic over every cell but the candidates' own."""
-    background = counts[~exclude].astype(np.float64)
-    n = max(float(len(background)), 1.0)
-    mean = max(background.sum() / n, 1.0 / n)
-    var = (background**2).sum() / n - mean**2
-    return n, mean, var
+def _false_match_probability(score: int, null: tuple[float, float, float]) -> float:
+    """P(some cell of pure chance scores >= ``score``), from this window's other cells.
 
-
-def _false_match_probability(votes: int, null: tuple[float, float, float]) -> float:
-    """P(some cell of pure chance collects >= votes), from this search's other cells.
-
-    ``null`` holds the number of cells searched and the mean and variance of the
+    ``null`` holds the number of cells searched and the mean and variance of the vote
     statistic (a cell's votes plus its better neighbour's) over all of them but the
-    candidates' own, zeros included; a negative binomial with those moments (Poisson when
-    not over-dispersed) gives the tail for one cell, and the Sidak correction for the
-    number of cells gives the search-wide probability.
+    candidates' neighbourhoods, zeros included; a negative binomial with those moments
+    (Poisson when not over-dispersed) gives the tail for one cell, and the Sidak correction
+    for the number of cells gives the window-wide probability. The rated score is a line's
+    inlier count, which chance fills no faster than a cell's votes: a fitted line gathers
+    the hits within ``LINE_TOL`` frames of it, a band narrower than two cells.
     """
     n, mean, var = null
     if var > mean * 1.05:
         p = mean / var
         r = mean * p / (1 - p)
-        tail = stats.nbinom.sf(votes - 1, r, p)
+        tail = stats.nbinom.sf(score - 1, r, p)
     else:
-        tail = stats.poisson.sf(votes - 1, mean)
-    return float(-np.expm1(n * np.log1p(-min(tail, 1 - 1e-16))))
+        tail = stats.poisson.sf(score - 1, mean)
+    # floored where the tail underflows: a probability is never printed as exactly zero
+    return max(float(-np.expm1(n * np.log1p(-min(tail, 1 - 1e-16)))), FMP_FLOOR)
 
 
 def _fit(q: np.ndarray, r: np.ndarray, shift: np.ndarray, scale: np.ndarray):
@@ -188,8 +220,8 @@ def _fit(q: np.ndarray, r: np.ndarray, shift: np.ndarray, scale: np.ndarray):
     a = float(np.median(r - b * q))
     s = float(np.median(shift))
     inl = np.ones(len(q), dtype=bool)
-    for tol in (6.0, 4.0, 2.5):
-        inl = (np.abs(r - (a + b * q)) <= tol) & (np.abs(shift - s) <= 2.0)
+    for tol in (6.0, 4.0, LINE_TOL):
+        inl = (np.abs(r - (a + b * q)) <= tol) & (np.abs(shift - s) <= SHIFT_TOL)
         if inl.sum() < 2:
             break
         qi, ri = q[inl], r[inl]
@@ -201,6 +233,140 @@ def _fit(q: np.ndarray, r: np.ndarray, shift: np.ndarray, scale: np.ndarray):
             a = float(np.median(ri - b * qi))
         s = float(np.median(shift[inl]))
     return a, b, s, inl
+
+
+@dataclass
+class _Line:
+    """A significant line of one window (or, chained, of several): r = a + b q, pitch s."""
+
+    rec: int
+    a: float
+    b: float
+    s: float
+    votes: int
+    fmp: float                       # smallest window false-match probability on the line
+    q: list = field(default_factory=list)      # inlier query frames, per window
+    r: list = field(default_factory=list)      # inlier reference frames
+    trip: list = field(default_factory=list)   # inlier query triplet rows
+    q_end: float = 0.0               # last inlier query frame so far
+
+    def predict(self, q: np.ndarray) -> np.ndarray:
+        return self.a + self.b * q
+
+
+def _windows(duration: float) -> np.ndarray:
+    """Window start times (s): every ``HOP``, the last window ending at the query's end."""
+    if duration <= WINDOW:
+        return np.array([0.0])
+    return np.r_[np.arange(0.0, duration - WINDOW, HOP), duration - WINDOW]
+
+
+def _pooled_cells(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Occupied cells and their neighbours, each with its votes plus its better neighbour's."""
+    keys, counts = np.unique(cells, return_counts=True)
+    around = np.unique(np.concatenate([keys - 1, keys, keys + 1]))
+
+    def count(k: np.ndarray) -> np.ndarray:
+        pos = np.minimum(np.searchsorted(keys, k), len(keys) - 1)
+        return np.where(keys[pos] == k, counts[pos], 0)
+
+    return around, count(around) + np.maximum(count(around - 1), count(around + 1))
+
+
+def _window_lines(index: Index, h: _Hits, grid: _Grid, centre: float, *, threshold: float,
+                  max_candidates: int) -> list[_Line]:
+    """The significant lines among one window's hits (``centre`` in query frames)."""
+    cells = grid.cell(h.rec, h.r_t1 - (h.q_t1 - centre) / h.scale)
+    keys, pooled = _pooled_cells(cells)
+    order = np.lexsort((keys, -pooled))[:max_candidates]
+    order = order[pooled[order] >= MIN_SCORE]
+    if len(order) == 0:
+        return []
+    # the null leaves out each candidate's neighbourhood in its own recording: re-used
+    # speech near the true offset resembles itself and is no sample of chance
+    reach = int(NULL_EXCLUDE / FRAME / CELL)
+    exclude = np.zeros(len(keys), dtype=bool)
+    spans = []
+    for c in keys[order]:
+        _, first, last = grid.bounds(int(c))
+        spans.append((max(int(c) - reach, first), min(int(c) + reach, last)))
+    for lo, hi in _union(spans):
+        exclude |= (keys >= lo) & (keys <= hi)
+    n_excluded = sum(hi - lo + 1 for lo, hi in _union(spans))
+    background = pooled[~exclude].astype(np.float64)
+    n = max(float(grid.n_cells - n_excluded), 1.0)
+    mean = max(background.sum() / n, 1.0 / n)
+    null = (n, mean, (background**2).sum() / n - mean**2)
+    lines: list[_Line] = []
+    used = np.zeros(len(cells), dtype=bool)
+    for k in order:
+        if _false_match_probability(int(pooled[k]), null) > 0.5:
+            break  # strongest first: the rest are cells chance fills in most searches
+        c = int(keys[k])
+        rec = grid.bounds(c)[0]
+        member = (np.abs(cells - c) <= 1) & ~used
+        if len(np.unique(h.trip[member])) < MIN_SCORE:
+            continue
+        idx = _canonical(h, np.flatnonzero(member))
+        a, b, s, _ = _fit(h.q_t1[idx], h.r_t1[idx], h.shift[idx], h.scale[idx])
+        on_line = ((h.rec == rec) & ~used & (np.abs(h.r_t1 - (a + b * h.q_t1)) <= LINE_TOL)
+                   & (np.abs(h.shift - s) <= SHIFT_TOL))
+        idx = _canonical(h, np.flatnonzero(on_line))
+        score = len(np.unique(h.trip[idx]))
+        if score < MIN_SCORE:
+            continue
+        used[idx] = True
+        fmp = _false_match_probability(score, null)
+        if fmp > threshold:
+            continue
+        lines.append(_Line(rec=rec, a=a, b=b, s=s, votes=int(pooled[k]), fmp=fmp,
+                           q=[h.q_t1[idx]], r=[h.r_t1[idx]], trip=[h.trip[idx]],
+                           q_end=float(h.q_t1[idx].max())))
+    return lines
+
+
+def _union(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Overlapping integer ranges merged."""
+    merged: list[tuple[int, int]] = []
+    for lo, hi in sorted(spans):
+        if merged and lo <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
+def _chain(lines: list[_Line]) -> list[_Line]:
+    """Window lines (in window order) that continue one another, merged into span lines.
+
+    A window line continues a chain of the same recording and pitch shift when the
+    chain's line predicts its inliers within ``CHAIN_TOL`` frames (median) and it starts
+    no later than a window plus ``SPLIT_GAP`` after the chain's last inlier. A chain's
+    line is refitted by least squares on all its inliers as it grows.
+    """
+    chains: list[_Line] = []
+    reach = (WINDOW + SPLIT_GAP) / FRAME
+    for line in lines:
+        q, r = line.q[0], line.r[0]
+        for ch in chains:
+            if (ch.rec == line.rec and abs(ch.s - line.s) <= SHIFT_TOL
+                    and q.min() - ch.q_end <= reach
+                    and np.median(np.abs(r - ch.predict(q))) <= CHAIN_TOL):
+                ch.q += line.q
+                ch.r += line.r
+                ch.trip += line.trip
+                ch.q_end = max(ch.q_end, line.q_end)
+                ch.fmp = min(ch.fmp, line.fmp)
+                ch.votes = max(ch.votes, line.votes)
+                qa, ra = np.concatenate(ch.q), np.concatenate(ch.r)
+                if qa.max() - qa.min() > 60:
+                    b, a = np.polyfit(qa, ra, 1)
+                    ch.b = float(np.clip(b, 1 / MAX_TIME_FACTOR, MAX_TIME_FACTOR))
+                    ch.a = float(np.median(ra - ch.b * qa))
+                break
+        else:
+            chains.append(line)
+    return chains
 
 
 def _confirmed_times(qp: Peaks, rp: Peaks, a: float, b: float, shift: float, lo: float,
@@ -262,6 +428,9 @@ def _extend(confirmed: np.ndarray, peaks: np.ndarray, start: float, end: float,
         floor = min(LEVEL_FLOOR, float(np.percentile(q_level, 90)) - 3.0)
         start = _walk_same_loudness(start, -1, q_level, r_level, a, b, offset, floor)
         end = _walk_same_loudness(end, 1, q_level, r_level, a, b, offset, floor) + 1
+        # loudness can agree by chance for a while; syllables the reference lacks cannot
+        lo, hi = _unconfirmed_speech(confirmed, peaks, start, end)
+        start, end = max(start, lo), min(end, hi)
     else:
         before, after = peaks[peaks < start], peaks[peaks > end]
         start = (start + before[-1]) / 2 if len(before) else 0.0
@@ -271,6 +440,30 @@ def _extend(confirmed: np.ndarray, peaks: np.ndarray, start: float, end: float,
     if n_frames - end < EDGE_SNAP / FRAME:
         end = n_frames
     return float(start), float(end)
+
+
+def _unconfirmed_speech(confirmed: np.ndarray, peaks: np.ndarray, start: float,
+                        end: float) -> tuple[float, float]:
+    """The nearest frames before ``start`` and after ``end`` where the query speaks and the
+    reference does not: ``UNCONFIRMED_PEAKS`` query peaks within half a second, none of them
+    confirmed ((-inf, inf) where there is none).
+    """
+    lo, hi = -np.inf, np.inf
+    if len(peaks) < UNCONFIRMED_PEAKS:
+        return lo, hi
+    conf = np.isin(peaks, confirmed)
+    cum = np.r_[0, np.cumsum(conf)]
+    reach = 0.5 / FRAME
+    i = np.arange(len(peaks))
+    j = np.searchsorted(peaks, peaks + reach, side="right")   # forward window [p, p + reach]
+    fresh = (j - i >= UNCONFIRMED_PEAKS) & (cum[j] == cum[i]) & (peaks > end)
+    if fresh.any():
+        hi = float(peaks[np.argmax(fresh)])
+    k = np.searchsorted(peaks, peaks - reach, side="left")    # backward window [p - reach, p]
+    fresh = (i + 1 - k >= UNCONFIRMED_PEAKS) & (cum[i + 1] == cum[k]) & (peaks < start)
+    if fresh.any():
+        lo = float(peaks[len(peaks) - 1 - np.argmax(fresh[::-1])]) + 1
+    return lo, hi
 
 
 def _walk_same_loudness(frame: float, step: int, q_level: np.ndarray, r_level: np.ndarray,
@@ -319,84 +512,99 @@ def _segments(q_sorted: np.ndarray) -> list[tuple[int, int]]:
     return [(int(bounds[i]), int(bounds[i + 1])) for i in range(len(bounds) - 1)]
 
 
+def _dense_ends(q: np.ndarray, *, k: int = 3) -> tuple[float, float]:
+    """First and last of sorted inlier frames ``q`` that open (close) a run of ``k`` more
+    within a second: a window's line also gathers a few chance hits just past the re-used
+    audio, and those must not stretch the span."""
+    if len(q) <= k:
+        return float(q[0]), float(q[-1])
+    dense = q[k:] - q[:-k] <= 1.0 / FRAME
+    if not dense.any():
+        return float(q[0]), float(q[-1])
+    first = int(np.argmax(dense))
+    last = len(dense) - 1 - int(np.argmax(dense[::-1])) + k
+    return float(q[first]), float(q[last])
+
+
+def _spans(index: Index, query: Fingerprint, ch: _Line, *, n_windows: int,
+           self_match: bool) -> list[Match]:
+    """The matched spans of one chain: its inliers split on long gaps, boundaries refined."""
+    q, r, trip = np.concatenate(ch.q), np.concatenate(ch.r), np.concatenate(ch.trip)
+    _, keep = np.unique(np.stack([trip, r.astype(np.int64)]), axis=1, return_index=True)
+    q, r, trip = q[keep], r[keep], trip[keep]
+    a, b, s = ch.a, ch.b, ch.s
+    on = np.abs(r - (a + b * q)) <= LINE_TOL
+    q, trip = q[on], trip[on]
+    order = np.argsort(q, kind="stable")
+    q_sorted, trip = q[order], trip[order]
+    q_frames = query.duration / FRAME
+    fmp = min(1.0, ch.fmp * n_windows)
+    rec = ch.rec
+    found = []
+    for lo, hi in _segments(q_sorted):
+        score = len(np.unique(trip[lo:hi]))
+        if score < (MIN_SELF_SCORE if self_match else MIN_SCORE):
+            continue
+        start, end = _dense_ends(q_sorted[lo:hi])
+        times, window_peaks = _confirmed_times(query.peaks, index.peaks[rec], a, b, s,
+                                               start - 4 / FRAME, end + 4 / FRAME)
+        start, end = _extend(times, window_peaks, start, end, q_frames, query.level,
+                             index.levels.get(rec), a, b)
+        if (end - start) * FRAME < MIN_SPAN:
+            continue
+        n_inside = np.count_nonzero((window_peaks >= start) & (window_peaks <= end))
+        confirmed = np.count_nonzero((times >= start) & (times <= end)) / max(n_inside, 1)
+        ref_dur = index.durations[rec]
+        found.append(Match(
+            recording_id=None if self_match else rec,
+            query_start=round(max(start * FRAME, 0.0), 3),
+            query_end=round(min(end * FRAME, query.duration), 3),
+            ref_start=round(float(np.clip((a + b * start) * FRAME, 0, ref_dur)), 3),
+            ref_end=round(float(np.clip((a + b * end) * FRAME, 0, ref_dur)), 3),
+            time_factor=round(1.0 / b, 4),
+            pitch_factor=round(float(2.0 ** (s / BINS_PER_OCTAVE)), 4),
+            score=score, votes=ch.votes, false_match_probability=fmp,
+            confirmed_peaks=round(float(confirmed), 3),
+        ))
+    return found
+
+
 def match(index: Index, query: Fingerprint, *, max_false_match: float = MAX_FALSE_MATCH,
           max_candidates: int = 24, lookup=None, self_match: bool = False) -> list[Match]:
     """Spans of ``query`` re-used from recordings in ``index``, best first.
 
-    ``lookup`` replaces the index's hash lookup (the tests pass a brute-force one that must
-    agree); ``self_match`` looks for repeats inside the query itself (``index`` then holds
-    only the query, and spans closer than ``MIN_SELF_OFFSET`` to themselves are ignored).
+    ``max_false_match`` bounds the probability that chance alone gives the query any
+    reported span (split evenly over its windows). ``lookup`` replaces the index's hash
+    lookup (the tests pass a brute-force one that must agree); ``self_match`` looks for
+    repeats inside the query itself (``index`` then holds only the query, and hits closer
+    than ``MIN_SELF_OFFSET`` to themselves are ignored).
     """
     if len(index) == 0 or len(query) == 0:
         return []
-    h = hits(index, query, lookup=lookup)
-    if self_match:
-        far = np.abs(h.offset) >= MIN_SELF_OFFSET / FRAME
-        h = _Hits(*(getattr(h, f)[far] for f in _Hits.__dataclass_fields__))
-    if len(h.trip) == 0:
-        return []
-    q_frames = query.duration / FRAME
-    grid, n_cells = _grid(index, q_frames)
-    hit_cells = grid.cell(h.rec, h.offset)
-    counts = np.bincount(hit_cells, minlength=n_cells)
-    # a true offset near a cell edge splits its votes: score a cell with its better neighbour
-    pooled = counts + np.maximum(np.r_[counts[1:], 0], np.r_[0, counts[:-1]])
-    top = np.argpartition(-pooled, min(max_candidates, n_cells - 1))[:max_candidates]
-    top = top[np.lexsort((top, -pooled[top]))]
-    candidates = top[pooled[top] >= MIN_SCORE]
-    exclude = np.zeros(n_cells, dtype=bool)
-    for c in candidates:
-        exclude[max(c - 1, 0):c + 2] = True
-    null = _null_moments(pooled, exclude)
+    starts = _windows(query.duration) / FRAME
+    width = min(WINDOW, query.duration) / FRAME
+    threshold = max_false_match / len(starts)
+    grid = _grid(index, width)
+    by_time = np.argsort(query.t1, kind="stable")
+    t_sorted = query.t1[by_time]
+    per_block = max(1, int(BLOCK // HOP))
+    lines: list[_Line] = []
+    for b0 in range(0, len(starts), per_block):
+        block = starts[b0:b0 + per_block]
+        lo, hi = np.searchsorted(t_sorted, [block[0], block[-1] + width], "left")
+        h = hits(index, query, lookup=lookup, probes=query_probes(query, by_time[lo:hi]))
+        if self_match:
+            h = h.take(np.abs(h.r_t1 - h.q_t1) >= MIN_SELF_OFFSET / FRAME)
+        h = h.take(_canonical(h, np.argsort(h.q_t1, kind="stable")))
+        h = h.take(np.argsort(h.q_t1, kind="stable"))
+        for w0 in block:
+            i0, i1 = np.searchsorted(h.q_t1, [w0, w0 + width], "left")
+            if i1 - i0 >= MIN_SCORE:
+                lines += _window_lines(index, h.take(slice(i0, i1)), grid, w0 + width / 2,
+                                       threshold=threshold, max_candidates=max_candidates)
     found: list[Match] = []
-    used = np.zeros(len(h.trip), dtype=bool)
-    for c in candidates:
-        rec = grid.recording(int(c))
-        if _false_match_probability(int(pooled[c]), null) > max_false_match:
-            break  # candidates come strongest first
-        member = (np.abs(hit_cells - c) <= 1) & ~used
-        if len(np.unique(h.trip[member])) < MIN_SCORE:
-            continue
-        idx = _canonical(h, np.flatnonzero(member))
-        a, b, s, _ = _fit(h.q_t1[idx], h.r_t1[idx], h.shift[idx], h.scale[idx])
-        # every unused hit of this recording on the fitted line, not just this cell's
-        on_line = ((h.rec == rec) & ~used
-                   & (np.abs(h.r_t1 - (a + b * h.q_t1)) <= 2.5) & (np.abs(h.shift - s) <= 2.0))
-        idx = _canonical(h, np.flatnonzero(on_line))
-        if len(np.unique(h.trip[idx])) < MIN_SCORE:
-            continue
-        used[idx] = True
-        order_q = np.argsort(h.q_t1[idx], kind="stable")  # stable: canonical ties
-        idx = idx[order_q]
-        q_sorted = h.q_t1[idx]
-        for lo, hi in _segments(q_sorted):
-            score = len(np.unique(h.trip[idx[lo:hi]]))
-            if score < MIN_SCORE:
-                continue
-            fmp = _false_match_probability(min(score, int(pooled[c])), null)
-            if fmp > max_false_match:
-                continue
-            start, end = q_sorted[lo], q_sorted[hi - 1]  # anchors: a chance third peak may stray
-            times, window_peaks = _confirmed_times(query.peaks, index.peaks[rec], a, b, s,
-                                                   start - 4 / FRAME, end + 4 / FRAME)
-            start, end = _extend(times, window_peaks, start, end, q_frames, query.level,
-                                 index.levels.get(rec), a, b)
-            if (end - start) * FRAME < MIN_SPAN:
-                continue
-            n_inside = np.count_nonzero((window_peaks >= start) & (window_peaks <= end))
-            confirmed = np.count_nonzero((times >= start) & (times <= end)) / max(n_inside, 1)
-            ref_dur = index.durations[rec]
-            found.append(Match(
-                recording_id=None if self_match else rec,
-                query_start=round(max(start * FRAME, 0.0), 3),
-                query_end=round(min(end * FRAME, query.duration), 3),
-                ref_start=round(float(np.clip((a + b * start) * FRAME, 0, ref_dur)), 3),
-                ref_end=round(float(np.clip((a + b * end) * FRAME, 0, ref_dur)), 3),
-                time_factor=round(1.0 / b, 4),
-                pitch_factor=round(float(2.0 ** (s / BINS_PER_OCTAVE)), 4),
-                score=score, votes=int(pooled[c]), false_match_probability=fmp,
-                confirmed_peaks=round(float(confirmed), 3),
-            ))
+    for ch in _chain(lines):
+        found += _spans(index, query, ch, n_windows=len(starts), self_match=self_match)
     found.sort(key=lambda m: (-m.score, m.query_start))
     if self_match:
         found = _unmirror(found)
