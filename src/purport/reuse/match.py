@@ -155,11 +155,6 @@ def hits(index: Index, query: Fingerprint, *, lookup=None,
                  scale=scale, shift=shift, offset=r_t1 - q_t1 / scale)
 
 
-def _canonical(h: _Hits, idx: np.ndarray) -> np.ndarray:
-    """Hit indices in one fixed order, whatever order the lookup returned them in."""
-    return idx[np.lexsort((h.r_t1[idx], h.trip[idx]))]
-
-
 @dataclass(frozen=True)
 class _Grid:
     """The (recording, offset cell) grid of every indexed recording, padded between them."""
@@ -261,57 +256,49 @@ def _windows(duration: float) -> np.ndarray:
     return np.r_[np.arange(0.0, duration - WINDOW, HOP), duration - WINDOW]
 
 
-def _pooled_cells(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Occupied cells and their neighbours, each with its votes plus its better neighbour's."""
-    keys, counts = np.unique(cells, return_counts=True)
-    around = np.unique(np.concatenate([keys - 1, keys, keys + 1]))
-
-    def count(k: np.ndarray) -> np.ndarray:
-        pos = np.minimum(np.searchsorted(keys, k), len(keys) - 1)
-        return np.where(keys[pos] == k, counts[pos], 0)
-
-    return around, count(around) + np.maximum(count(around - 1), count(around + 1))
+def _pooled_cells(cells: np.ndarray, n_cells: int) -> np.ndarray:
+    """Every cell's votes plus its better neighbour's (a true offset near a cell edge splits
+    its votes between two cells)."""
+    counts = np.bincount(cells, minlength=n_cells)
+    return counts + np.maximum(np.r_[counts[1:], 0], np.r_[0, counts[:-1]])
 
 
 def _window_lines(index: Index, h: _Hits, grid: _Grid, centre: float, *, threshold: float,
                   max_candidates: int) -> list[_Line]:
     """The significant lines among one window's hits (``centre`` in query frames)."""
     cells = grid.cell(h.rec, h.r_t1 - (h.q_t1 - centre) / h.scale)
-    keys, pooled = _pooled_cells(cells)
-    order = np.lexsort((keys, -pooled))[:max_candidates]
-    order = order[pooled[order] >= MIN_SCORE]
-    if len(order) == 0:
+    pooled = _pooled_cells(cells, grid.n_cells)
+    k = min(max_candidates, grid.n_cells - 1)
+    top = np.argpartition(-pooled, k)[:max_candidates]
+    top = top[np.lexsort((top, -pooled[top]))]
+    top = top[pooled[top] >= MIN_SCORE]
+    if len(top) == 0:
         return []
     # the null leaves out each candidate's neighbourhood in its own recording: re-used
     # speech near the true offset resembles itself and is no sample of chance
     reach = int(NULL_EXCLUDE / FRAME / CELL)
-    exclude = np.zeros(len(keys), dtype=bool)
-    spans = []
-    for c in keys[order]:
+    exclude = np.zeros(grid.n_cells, dtype=bool)
+    for c in top:
         _, first, last = grid.bounds(int(c))
-        spans.append((max(int(c) - reach, first), min(int(c) + reach, last)))
-    for lo, hi in _union(spans):
-        exclude |= (keys >= lo) & (keys <= hi)
-    n_excluded = sum(hi - lo + 1 for lo, hi in _union(spans))
+        exclude[max(int(c) - reach, first):min(int(c) + reach, last) + 1] = True
     background = pooled[~exclude].astype(np.float64)
-    n = max(float(grid.n_cells - n_excluded), 1.0)
+    n = max(float(len(background)), 1.0)
     mean = max(background.sum() / n, 1.0 / n)
-    null = (n, mean, (background**2).sum() / n - mean**2)
+    null = (n, mean, float((background**2).sum() / n - mean**2))
     lines: list[_Line] = []
     used = np.zeros(len(cells), dtype=bool)
-    for k in order:
-        if _false_match_probability(int(pooled[k]), null) > 0.5:
+    for c in top.tolist():
+        if _false_match_probability(int(pooled[c]), null) > 0.5:
             break  # strongest first: the rest are cells chance fills in most searches
-        c = int(keys[k])
         rec = grid.bounds(c)[0]
         member = (np.abs(cells - c) <= 1) & ~used
         if len(np.unique(h.trip[member])) < MIN_SCORE:
             continue
-        idx = _canonical(h, np.flatnonzero(member))
+        idx = np.flatnonzero(member)  # the hits come in canonical order (see match)
         a, b, s, _ = _fit(h.q_t1[idx], h.r_t1[idx], h.shift[idx], h.scale[idx])
         on_line = ((h.rec == rec) & ~used & (np.abs(h.r_t1 - (a + b * h.q_t1)) <= LINE_TOL)
                    & (np.abs(h.shift - s) <= SHIFT_TOL))
-        idx = _canonical(h, np.flatnonzero(on_line))
+        idx = np.flatnonzero(on_line)
         score = len(np.unique(h.trip[idx]))
         if score < MIN_SCORE:
             continue
@@ -319,21 +306,10 @@ def _window_lines(index: Index, h: _Hits, grid: _Grid, centre: float, *, thresho
         fmp = _false_match_probability(score, null)
         if fmp > threshold:
             continue
-        lines.append(_Line(rec=rec, a=a, b=b, s=s, votes=int(pooled[k]), fmp=fmp,
+        lines.append(_Line(rec=rec, a=a, b=b, s=s, votes=int(pooled[c]), fmp=fmp,
                            q=[h.q_t1[idx]], r=[h.r_t1[idx]], trip=[h.trip[idx]],
                            q_end=float(h.q_t1[idx].max())))
     return lines
-
-
-def _union(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Overlapping integer ranges merged."""
-    merged: list[tuple[int, int]] = []
-    for lo, hi in sorted(spans):
-        if merged and lo <= merged[-1][1] + 1:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
-        else:
-            merged.append((lo, hi))
-    return merged
 
 
 def _chain(lines: list[_Line]) -> list[_Line]:
@@ -587,6 +563,8 @@ def match(index: Index, query: Fingerprint, *, max_false_match: float = MAX_FALS
     grid = _grid(index, width)
     by_time = np.argsort(query.t1, kind="stable")
     t_sorted = query.t1[by_time]
+    rank = np.empty(len(by_time), np.int64)
+    rank[by_time] = np.arange(len(by_time))
     per_block = max(1, int(BLOCK // HOP))
     lines: list[_Line] = []
     for b0 in range(0, len(starts), per_block):
@@ -595,8 +573,9 @@ def match(index: Index, query: Fingerprint, *, max_false_match: float = MAX_FALS
         h = hits(index, query, lookup=lookup, probes=query_probes(query, by_time[lo:hi]))
         if self_match:
             h = h.take(np.abs(h.r_t1 - h.q_t1) >= MIN_SELF_OFFSET / FRAME)
-        h = h.take(_canonical(h, np.argsort(h.q_t1, kind="stable")))
-        h = h.take(np.argsort(h.q_t1, kind="stable"))
+        # one canonical order, whatever order the lookup returned: by query time (the
+        # triplet's rank in time), then reference time
+        h = h.take(np.lexsort((h.scale, h.rec, rank[h.trip] * (1 << 32) + h.r_t1.astype(np.int64))))
         for w0 in block:
             i0, i1 = np.searchsorted(h.q_t1, [w0, w0 + width], "left")
             if i1 - i0 >= MIN_SCORE:
