@@ -8,9 +8,10 @@ import json
 import pytest
 
 from purport.archive import Archive
+from purport.assess.record import add_reports, record
 from purport.errors import ParameterError
 from purport.news.extract import Extractor, duration_minutes, read_article
-from purport.news.record import add_reports, record, record_html
+from purport.news.record import record_html
 from purport.news.vocab import load_vocabulary
 
 SPEAKERS = {"Abu Fulan al-Mithali": ["Abu Fulan", "al-Mithali"]}

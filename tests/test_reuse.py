@@ -11,8 +11,8 @@ import pytest
 
 from purport import demo, ingest, media
 from purport.archive import Archive
+from purport.assess.reuse import load_index, match_file
 from purport.reuse import Index, fingerprint, from_bytes, match, match_self, to_bytes
-from purport.reuse.search import load_index, match_file
 
 SR = 16000
 FILES = {1: "fulan_2019-03-01_address.ogg", 2: "fulan_2020-06-15_sermon.mp3",
@@ -271,7 +271,7 @@ def test_cli_match_prints_the_promised_json(tmp_path, capsys, monkeypatch):
 
 
 def test_cached_index_is_used_and_follows_archive_changes(db_url, tmp_path):
-    from purport.reuse.search import cache_folder
+    from purport.assess.reuse import cache_folder
 
     db = db_url
     with Archive.init(db, store_dir=tmp_path / "s") as archive:

@@ -11,6 +11,7 @@ import pytest
 
 from purport import demo, ingest, media
 from purport.archive import Archive
+from purport.assess.voice import check_file
 from purport.errors import NotFoundError
 from purport.voice import (
     calibrate,
@@ -20,7 +21,6 @@ from purport.voice import (
     population_scores,
     verbal,
 )
-from purport.voice.profiles import check_file
 
 from .conftest import SHARED_DATA
 

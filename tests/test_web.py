@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from purport import demo
 from purport.archive import Archive
-from purport.reuse import search
+from purport.assess import Assessment, reuse
 from purport.web import Settings, create_app
 from purport.web.jobs import JobRunner
 from tests.conftest import write_wav
@@ -232,7 +232,7 @@ def test_match_by_fingerprint_agrees_with_match_by_audio(site):
     path = demo.data_dir() / QUESTIONED
     with open(path, "rb") as f:
         by_audio = c.post("/api/match", headers=h, files={"file": (QUESTIONED, f)}).json()
-    fp = search.fingerprint_file(path)
+    fp = reuse.fingerprint_file(path)
     by_fp = c.post("/api/match", headers=h,
                    files={"fingerprint": ("q.fp", fp)}).json()
     assert len(by_audio["matches"]) == 2, by_audio
@@ -263,6 +263,7 @@ def test_verify_runs_in_the_background_and_files_its_assessment(site):
     for key in ("recording", "reuse", "voice", "timing", "edits", "record", "methods"):
         assert key in a
     assert a["voice"]["log10_lr"] is not None and a["timing"]["content"]
+    assert job["result"]["summary"] == Assessment.from_dict(a).summary()  # one summary
     rec = c.get(f"/recordings/{stored['recording_id']}.json", headers=h).json()
     assert stored["id"] in [x["id"] for x in rec["assessments"]]
     page = c.get(job["result"]["assessment_url"], headers=h)

@@ -27,8 +27,8 @@ import time
 from pathlib import Path
 
 from purport.archive import Archive
+from purport.assess.record import add_reports, record
 from purport.news.extract import Extractor, read_article
-from purport.news.record import add_reports, record
 from purport.news.vocab import load_vocabulary
 
 HERE = Path(__file__).resolve().parent

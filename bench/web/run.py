@@ -34,7 +34,7 @@ import httpx
 
 from purport import demo
 from purport.archive import Archive
-from purport.reuse import search
+from purport.assess import reuse as search
 
 HERE = Path(__file__).resolve().parent
 

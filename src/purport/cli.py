@@ -327,7 +327,7 @@ def demo(
         with Archive(db) as archive:
             assessment = demo_.verify(archive)
         _emit({"archive": info_, "added": summary, "recordings": [r.to_dict() for r in found],
-               "verify": assessment})
+               "verify": assessment.to_dict()})
         return
     out.print(f"demo archive at {info_['db']} (schema {info_['schema_version']})")
     out.print(demo_.ATTRIBUTION_LINE)
@@ -341,12 +341,12 @@ def demo(
                       str(s.released or "") if s else "", (s.outlet or "") if s else "",
                       r.codec)
     out.print(table)
+    from purport.assess import reuse
     from purport.report.html import render
-    from purport.reuse import search
 
     with Archive(db) as archive:
         questioned = demo_.data_dir() / "questioned_2024-03-10_telegram.ogg"
-        report = search.match_file(archive, questioned)
+        report = reuse.match_file(archive, questioned)
         assessment = demo_.verify(archive)
     out.print(f"\nreuse: {questioned.name}: {report.summary}")
     for m in sorted(report.matches, key=lambda m: m["query_start"]):
@@ -355,20 +355,20 @@ def demo(
                   f"false-match p {m['false_match_probability']:.1e}")
     page = Path(db).parent / "report.html"
     _write(page, render(assessment))
-    v, t = assessment["voice"], assessment["timing"]
-    out.print(f"\nverify: {assessment['recording']['name']} claimed as "
-              f"{assessment['claimed_speaker']}")
-    out.print(f"  reuse:  {assessment['reuse']['summary']}")
-    if v.get("log10_lr") is not None:
-        out.print(f"  voice:  log10 LR {v['log10_lr']:+.2f}: {v['verbal']}")
-    out.print(f"  timing: {t['enf'].get('message', '')}")
-    if t.get("content"):
-        out.print(f"          {t['content']['message']}")
-    out.print(f"  edits:  {len(assessment['edits']['candidates'])} candidate point(s)")
+    out.print(f"\nverify: {assessment.recording['name']} claimed as "
+              f"{assessment.claimed_speaker}")
+    _print_summary(assessment)
     out.print(f"  report: {page}")
     out.print(f"\ntry: .venv/bin/purport show 4 --db {db}\n"
               f"     .venv/bin/purport match {questioned} --db {db}\n"
               f"     .venv/bin/purport record 'Abu Fulan' --db {db}")
+
+
+def _print_summary(assessment) -> None:
+    """The Assessment's short summary, one labelled line per question."""
+    for key, line in assessment.summary().items():
+        label = "" if key == "content" else f"{key}:"
+        out.print(f"  {label:7} {line}")
 
 
 @app.command("match")
@@ -385,17 +385,17 @@ def match_(
     db: Db = None, json_: Json = False,
 ) -> None:
     """Which seconds of a recording re-use archive recordings, at what speed and pitch."""
-    from purport.reuse import search
+    from purport.assess import reuse
 
     if not 0 < max_false_match <= 1:
         raise ParameterError("--max-false-match must be in (0, 1]")
     with _interruptible(), Archive(db) as archive:
         if fingerprint:
-            fp, query = search.read_fingerprint(_read_bytes(file), name=file.name)
-            report = search.match_fingerprint(archive, fp, query, self_match=self_,
+            fp, query = reuse.read_fingerprint(_read_bytes(file), name=file.name)
+            report = reuse.match_fingerprint(archive, fp, query, self_match=self_,
                                               max_false_match=max_false_match)
         else:
-            report = search.match_file(archive, file, self_match=self_,
+            report = reuse.match_file(archive, file, self_match=self_,
                                        max_false_match=max_false_match)
     if json_:
         _emit(report.to_dict())
@@ -446,9 +446,9 @@ def fingerprint_(
         "--output", "-o", help="Where to write the fingerprint.")],
 ) -> None:
     """Write a recording's landmark fingerprint: match it elsewhere without sending audio."""
-    from purport.reuse import search
+    from purport.assess import reuse
 
-    data = search.fingerprint_file(file)
+    data = reuse.fingerprint_file(file)
     _write(output, data)
     out.print(f"wrote {output} ({len(data)} bytes): match it with `purport match {output} "
               "--fingerprint` or POST it to /api/match")
@@ -457,11 +457,11 @@ def fingerprint_(
 @index_app.command("rebuild")
 def index_rebuild(db: Db = None, json_: Json = False) -> None:
     """Re-fingerprint every recording from its stored file (after a method change)."""
-    from purport.reuse import search
+    from purport.assess import reuse
 
     with (_interruptible(), Archive(db) as archive,
           _progress("fingerprinting") as progress):
-        result = search.rebuild(archive, progress=progress)
+        result = reuse.rebuild(archive, progress=progress)
     if json_:
         _emit(result)
     else:
@@ -472,10 +472,10 @@ def index_rebuild(db: Db = None, json_: Json = False) -> None:
 @index_app.command("stats")
 def index_stats(db: Db = None, json_: Json = False) -> None:
     """How much the reuse index holds, and its size on disk and in memory per hour."""
-    from purport.reuse import search
+    from purport.assess import reuse
 
     with Archive(db) as archive:
-        data = search.stats(archive)
+        data = reuse.stats(archive)
     if json_:
         _emit(data)
         return
@@ -524,16 +524,16 @@ def voice_compare(
     calibration: Calib = None, db: Db = None, json_: Json = False,
 ) -> None:
     """Questioned recording against reference files: a calibrated likelihood ratio."""
-    from purport.voice import profiles
+    from purport.assess import voice
 
     with _interruptible():
         archive = Archive(db) if calibration else None
         try:
-            cal = profiles.get_calibration(archive, calibration)
+            cal = voice.get_calibration(archive, calibration)
         finally:
             if archive is not None:
                 archive.close()
-        report = profiles.compare_files(questioned, reference, cal)
+        report = voice.compare_files(questioned, reference, cal)
     if json_:
         _emit(report.to_dict())
     else:
@@ -547,11 +547,11 @@ def voice_check(
     calibration: Calib = None, db: Db = None, json_: Json = False,
 ) -> None:
     """Questioned recording against the claimed speaker's references in the archive."""
-    from purport.voice import profiles
+    from purport.assess import voice
 
     with _interruptible(), Archive(db) as archive:
-        cal = profiles.get_calibration(archive, calibration)
-        report = profiles.check_file(archive, questioned, speaker, cal)
+        cal = voice.get_calibration(archive, calibration)
+        report = voice.check_file(archive, questioned, speaker, cal)
     if json_:
         _emit(report.to_dict())
     else:
@@ -568,10 +568,10 @@ def voice_calibrate(
     db: Db = None, json_: Json = False,
 ) -> None:
     """Fit and validate a calibration on your own relevant population, and store it."""
-    from purport.voice import profiles
+    from purport.assess import voice
 
     with _interruptible(), Archive(db) as archive:
-        cal = profiles.calibrate_population(population, name=name, description=description)
+        cal = voice.calibrate_population(population, name=name, description=description)
         archive.put_calibration(cal.name, cal.encoder, cal.to_dict())
     if json_:
         _emit(cal.summary())
@@ -608,10 +608,10 @@ def grid_import(
     db: Db = None, json_: Json = False,
 ) -> None:
     """Add a grid-frequency log of a region (resampled to one value per second)."""
-    from purport.timing import when as when_
+    from purport.assess import timing
 
     with Archive(db) as archive:
-        info_ = when_.import_grid(archive, file, region=region, start=start, name=name)
+        info_ = timing.import_grid(archive, file, region=region, start=start, name=name)
     if json_:
         _emit(info_)
     else:
@@ -654,14 +654,14 @@ def when(
     db: Db = None, json_: Json = False,
 ) -> None:
     """When was it recorded: mains hum (ENF) against grid logs, and the events it mentions."""
-    from purport.timing import when as when_
+    from purport.assess import timing
 
     if region and grid:
         raise ParameterError("give --region or --grid, not both")
     with _interruptible():
         archive = Archive(db) if region else None
         try:
-            result = when_.when_file(file, archive=archive, region=region, grid_csv=grid,
+            result = timing.when_file(file, archive=archive, region=region, grid_csv=grid,
                                      between=between, transcript=transcript, events=events)
         finally:
             if archive is not None:
@@ -699,12 +699,12 @@ def news_extract(
     db: Db = None, json_: Json = False,
 ) -> None:
     """Extract one article's record (nothing is stored); speakers resolve against --db."""
-    from purport.news import record as news
+    from purport.assess import record
 
     archive = Archive(db) if db or Path(os.environ.get("PURPORT_DB", "purport.db")).exists() \
         else None
     try:
-        rec = news.extract_file(file, published=published, outlet=outlet, url=url,
+        rec = record.extract_file(file, published=published, outlet=outlet, url=url,
                                 archive=archive)
     finally:
         if archive is not None:
@@ -727,10 +727,10 @@ def news_add(
     db: Db = None, json_: Json = False,
 ) -> None:
     """Extract and file articles: each report is linked to the release it reports."""
-    from purport.news import record as news
+    from purport.assess import record
 
     with _interruptible(), Archive(db) as archive:
-        results = news.add_reports(archive, files, meta=meta)
+        results = record.add_reports(archive, files, meta=meta)
     if json_:
         _emit(results)
         return
@@ -749,12 +749,13 @@ def record_(
     db: Db = None, json_: Json = False,
 ) -> None:
     """The speaker's timeline of releases, with their reports, recordings and checks."""
-    from purport.news import record as news
+    from purport.assess import record
+    from purport.news.record import record_html
 
     with Archive(db) as archive:
-        data = news.record(archive, speaker)
+        data = record.record(archive, speaker)
     if html is not None:
-        _write(html, news.record_html(data))
+        _write(html, record_html(data))
     if json_:
         _emit(data)
         return
@@ -812,21 +813,13 @@ def verify(
     if html is not None:
         _write(html, render(result))
     if json_:
-        _emit(dict(result, kept={"assessment_id": stored.id,
-                                 "recording_id": stored.recording_id})
-              if stored is not None else result)
+        data = result.to_dict()
+        _emit(dict(data, kept={"assessment_id": stored.id, "recording_id": stored.recording_id})
+              if stored is not None else data)
         return
-    out.print(f"assessment of {result['recording']['name']} "
-              f"(sha256 {result['recording']['sha256'][:12]})")
-    out.print(f"  reuse:  {result['reuse']['summary']}")
-    v = result["voice"]
-    out.print("  voice:  " + (v["skipped"] if "skipped" in v else
-                              f"log10 LR {v['log10_lr']:+.2f}: {v['verbal']}"
-                              if v.get("log10_lr") is not None else v["verbal"]))
-    out.print(f"  timing: {result['timing']['enf'].get('message', '')}")
-    if result["timing"].get("content"):
-        out.print(f"          {result['timing']['content']['message']}")
-    out.print(f"  edits:  {len(result['edits']['candidates'])} candidate point(s)")
+    out.print(f"assessment of {result.recording['name']} "
+              f"(sha256 {result.recording['sha256'][:12]})")
+    _print_summary(result)
     if stored is not None:
         out.print(f"kept as assessment {stored.id} of recording {stored.recording_id}")
     if html is not None:

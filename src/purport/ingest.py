@@ -8,6 +8,7 @@ from pathlib import Path
 
 from purport import media, reuse
 from purport.archive import AddResult, Archive, Provenance, Transaction
+from purport.assess.reuse import fingerprint_signal
 from purport.errors import PurportError
 
 #: Ingest decodes straight to the landmarks' rate (decoding proves the file usable, and
@@ -43,27 +44,45 @@ def add_files(archive: Archive, paths: Sequence[str | Path], *, role: str | None
             try:
                 signal = media.load(path, sr=ANALYSIS_SR, max_bytes=max_bytes,
                                     max_duration=max_duration)
-                recording, status, merged = archive.add_recording(
-                    signal.info, role=role, speaker=speaker, provenance=provenance,
-                    copy=copy, notes=notes, txn=txn)
-                if not archive.has_fingerprint(recording.id, reuse.METHOD, txn=txn):
-                    store_fingerprint(archive, recording.id, signal, txn=txn)
+                result = add_signal(archive, signal, role=role, speaker=speaker,
+                                    provenance=provenance, copy=copy, notes=notes, txn=txn)
             except PurportError as exc:
                 if len(paths) == 1:
                     raise
                 raise type(exc)(f"file {i} of {len(paths)} failed, nothing was added: "
                                 f"{exc}") from exc
-            results.append(AddResult(path=str(path), status=status, recording=recording,
-                                     merged=merged))
+            results.append(AddResult(path=str(path), status=result.status,
+                                     recording=result.recording, merged=result.merged))
             if progress is not None:
                 progress(i, len(paths), path)
     return results
 
 
-def store_fingerprint(archive: Archive, recording_id: int, signal: media.Signal,
-                      txn=None) -> reuse.Fingerprint:
-    """Fingerprint decoded audio and file it for the reuse index."""
-    fp = reuse.fingerprint(signal.y, sr=signal.sr)
+def add_signal(archive: Archive, signal: media.Signal, *, role: str | None = None,
+               speaker: str | int | None = None, provenance: Provenance | None = None,
+               copy: bool = True, notes: str | None = None,
+               fingerprint: reuse.Fingerprint | None = None,
+               txn: Transaction | None = None) -> AddResult:
+    """File one file already decoded (``signal.info`` names it) with its fingerprint.
+
+    ``fingerprint`` is the signal's landmarks when the caller already computed them
+    (``verify_and_file`` does); otherwise they are computed here, if the archive lacks them.
+    """
+    with nullcontext(txn) if txn is not None else archive.transaction() as txn:
+        recording, status, merged = archive.add_recording(
+            signal.info, role=role, speaker=speaker, provenance=provenance, copy=copy,
+            notes=notes, txn=txn)
+        if not archive.has_fingerprint(recording.id, reuse.METHOD, txn=txn):
+            store_fingerprint(archive, recording.id, signal, fp=fingerprint, txn=txn)
+    return AddResult(path=signal.info.path, status=status, recording=recording, merged=merged)
+
+
+def store_fingerprint(archive: Archive, recording_id: int, signal: media.Signal, *,
+                      fp: reuse.Fingerprint | None = None, txn=None) -> reuse.Fingerprint:
+    """Fingerprint decoded audio (unless ``fp`` already holds its landmarks) and file it
+    for the reuse index."""
+    if fp is None:
+        fp = fingerprint_signal(signal)
     archive.put_fingerprint(recording_id, method=fp.method, n_hashes=len(fp),
                             seconds=fp.duration, data=reuse.to_bytes(fp), txn=txn)
     return fp

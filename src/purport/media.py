@@ -25,6 +25,7 @@ from purport.errors import MediaError, ParameterError
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "DEFAULT_MAX_DURATION",
+    "SR",
     "MediaInfo",
     "Signal",
     "load",
@@ -32,6 +33,10 @@ __all__ = [
     "resample",
     "sha256_file",
 ]
+
+SR: int = 16000
+"""The rate a questioned recording is decoded at, once, for every question: the speech band
+voice needs; reuse (8 kHz) and timing (1 kHz) resample from it."""
 
 DEFAULT_MAX_BYTES: int = 2 * 1024**3
 DEFAULT_MAX_DURATION: float = 6 * 3600.0
@@ -95,11 +100,15 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
 def load(
     path: str | os.PathLike[str],
     *,
-    sr: int = 16000,
+    sr: int = SR,
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_duration: float = DEFAULT_MAX_DURATION,
 ) -> Signal:
-    """Decode the best audio stream of any media file to mono float32 at `sr`."""
+    """Decode the best audio stream of any media file to mono float32 at `sr`.
+
+    The file is read twice from disk (hashed, then decoded) but hashed once and decoded
+    once: ``info.sha256`` is the digest.
+    """
     _check_rate(sr, "sr")
     info, decoded = _read(path, sr=sr, max_bytes=max_bytes, max_duration=max_duration)
     return Signal(y=decoded.y, sr=sr, info=info)

@@ -143,7 +143,7 @@ fingerprints = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
 
-# Voice embeddings of a recording (whole and per window, see purport.voice.profiles),
+# Voice embeddings of a recording (whole and per window, see purport.assess.voice),
 # one row per encoder; recomputed when missing, dropped with the recording.
 voice_embeddings = sa.Table(
     "voice_embeddings",

@@ -11,10 +11,13 @@ import datetime as dt
 import json
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from purport import ingest
 from purport.archive import Archive, Provenance
+
+if TYPE_CHECKING:
+    from purport.assess import Assessment
 
 ATTRIBUTION_LINE = ("demo speech: Free Spoken Digit Dataset (CC BY-SA 4.0), re-cut; "
                     "speakers and outlets are fictional (see purport/demo/data/ATTRIBUTION.txt)")
@@ -34,7 +37,7 @@ def build(archive: Archive) -> list[dict[str, str]]:
     """File the demo speakers, recordings and grid log (a second run changes nothing)."""
     spec = manifest()
     if not archive.grid_logs(region=spec["grid"]["region"]):
-        from purport.timing.when import import_grid
+        from purport.assess.timing import import_grid
 
         import_grid(archive, data_dir() / spec["grid"]["file"], region=spec["grid"]["region"])
     for s in spec["speakers"]:
@@ -54,7 +57,7 @@ def build(archive: Archive) -> list[dict[str, str]]:
     return summary
 
 
-def verify(archive: Archive) -> dict:
+def verify(archive: Archive) -> Assessment:
     """The full assessment of the demo's questioned voice note (all four questions)."""
     from purport import assess
 

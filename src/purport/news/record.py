@@ -1,41 +1,34 @@
-"""Press reports into the archive, and the speaker's record: releases, reports, recordings, checks.
+"""A speaker's record from press reports and releases: article files, the timeline, its page.
 
-Reads and writes only through :class:`purport.archive.Archive`; extraction itself is in
-``extract.py``.
+Pure: files and plain data in, plain data out. Filing reports and reading the record from
+the archive is the service layer's work (:mod:`purport.assess.record`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import html
-import json
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from purport.archive import Archive
-from purport.errors import ParameterError, PurportError
+from purport.errors import ParameterError
 from purport.news.extract import Extractor, Record, read_article
 
 ARTICLE_SUFFIXES = {".txt", ".html", ".htm", ".md"}
 
 
-def _speakers(archive: Archive | None) -> dict[str, list[str]]:
-    if archive is None:
-        return {}
-    return {s.name: s.aliases for s in archive.speakers()}
-
-
-def extract_file(path: str | Path, *, published: str | None = None, outlet: str | None = None,
-                 url: str | None = None, archive: Archive | None = None) -> Record:
-    """``purport news extract``: one article's record, nothing stored."""
+def extract_article(path: str | Path, *, published: str | None = None,
+                    outlet: str | None = None, url: str | None = None,
+                    speakers: Mapping[str, list[str]] | None = None) -> Record:
+    """One article file's record; ``speakers`` ({name: aliases}) resolves who it is about."""
     article = read_article(path)
     when = published or article.get("published")
     try:
         date = dt.date.fromisoformat(when) if when else None
     except ValueError:
         raise ParameterError(f"--published wants YYYY-MM-DD, not {when!r}") from None
-    rec = Extractor(speakers=_speakers(archive)).extract(
+    rec = Extractor(speakers=dict(speakers or {})).extract(
         article["text"], published=date, outlet=outlet or article.get("site"),
         title=article.get("title"), url=url or article.get("url"))
     return rec
@@ -56,62 +49,7 @@ def article_files(paths: list[str | Path]) -> list[Path]:
     return out
 
 
-def add_reports(archive: Archive, paths: list[str | Path], *,
-                meta: str | Path | None = None) -> list[dict[str, Any]]:
-    """``purport news add``: extract and file every article, in one transaction.
-
-    ``meta``: a JSON object mapping file names to {"published", "outlet", "url"}.
-    A report of a release is linked to the speaker's release of that day (merged with
-    other outlets' reports of it), created if new; other reports are stored as such.
-    """
-    sidecar: dict[str, dict[str, str]] = {}
-    if meta is not None:
-        try:
-            sidecar = json.loads(Path(meta).read_text())
-        except (OSError, ValueError) as exc:
-            raise ParameterError(f"{meta}: not a JSON object of file -> metadata ({exc})") \
-                from exc
-    files = article_files(paths)
-    results = []
-    with archive.transaction() as txn:
-        for i, path in enumerate(files, 1):
-            m = sidecar.get(path.name, {})
-            try:
-                rec = extract_file(path, published=m.get("published"), outlet=m.get("outlet"),
-                                   url=m.get("url"), archive=archive)
-            except PurportError as exc:
-                raise type(exc)(f"article {i} of {len(files)} ({path.name}) failed, nothing "
-                                f"was added: {exc}") from exc
-            if rec.speaker and rec.speaker not in _speakers(archive):
-                known = [s for s, aliases in _speakers(archive).items()
-                         if rec.speaker.lower() in (a.lower() for a in aliases)]
-                if known:
-                    rec.speaker = known[0]
-                else:
-                    archive.add_speaker(rec.speaker, txn=txn)
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
-            report_id, created = archive.add_report(
-                sha256=digest, name=path.name, facts=rec.to_dict(),
-                is_release_report=rec.is_release_report, speaker=rec.speaker, url=rec.url,
-                outlet=rec.outlet,
-                published=dt.date.fromisoformat(rec.published) if rec.published else None,
-                title=rec.title, txn=txn)
-            release_id = None
-            if created and rec.is_release_report and rec.speaker and rec.release_date:
-                release_id, _ = archive.file_report_release(
-                    report_id, speaker=rec.speaker,
-                    date=dt.date.fromisoformat(rec.release_date), medium=rec.medium,
-                    outlet=rec.media_outlet, channels=rec.channels,
-                    duration_minutes=rec.duration_minutes, txn=txn)
-            results.append({"file": path.name, "report_id": report_id,
-                            "status": "added" if created else "already present",
-                            "is_release_report": rec.is_release_report,
-                            "speaker": rec.speaker, "release_date": rec.release_date,
-                            "release_id": release_id})
-    return results
-
-
-def _check_previous(claim: dict[str, Any] | None, previous: dict[str, Any] | None) -> str | None:
+def check_previous(claim: dict[str, Any] | None, previous: dict[str, Any] | None) -> str | None:
     """A report's claim about the previous release against the record."""
     if not claim:
         return None
@@ -127,15 +65,30 @@ def _check_previous(claim: dict[str, Any] | None, previous: dict[str, Any] | Non
     return f"{said}; record {'agrees' if agrees else 'disagrees'}: {got}"
 
 
-def record(archive: Archive, speaker: str) -> dict[str, Any]:
-    """``purport record``: the speaker's releases in date order with reports and checks."""
-    who = archive.speaker(speaker)
-    releases = [r for r in archive.releases(speaker=who.id) if r.date is not None]
-    recordings = {r.id: r for r in archive.recordings(speaker=who.id)}
+RECORD_METHOD = (
+    "Releases filed from recordings (purport add --released) and from press reports "
+    "(purport news add), one release per speaker per day across outlets; each report's "
+    "claim about the previous release is checked against the releases before it in this "
+    "record.")
+RECORD_LIMITS = (
+    "The record holds only what was added: a missing release makes the next one's gap and "
+    "checks wrong. Facts come from the press, which can be wrong; each is shown with the "
+    "report that states it.")
+
+
+def timeline(speaker: str, aliases: list[str],
+             releases: Iterable[tuple[Any, list[dict[str, Any]], list[Any]]]) -> dict[str, Any]:
+    """``purport record``: the speaker's releases in date order with reports and checks.
+
+    ``releases``: (release, its reports, its recordings) in date order, as the archive
+    holds them: a release has ``id``, ``date``, ``medium``, ``outlet``, ``channels`` and
+    ``duration_minutes``; a report is a dict with ``id``, ``name``, ``outlet``,
+    ``published``, ``title``, ``url`` and the extracted ``facts``; a recording has ``id``,
+    ``name``, ``role`` and ``sha256``.
+    """
     out = []
     previous = None
-    for rel in releases:
-        reps = archive.reports(release_id=rel.id)
+    for rel, reps, recs in releases:
         entry = {
             "release_id": rel.id, "date": rel.date.isoformat(),
             "weekday": rel.date.strftime("%A"), "medium": rel.medium,
@@ -150,22 +103,15 @@ def record(archive: Archive, speaker: str) -> dict[str, Any]:
                          "hedges": r["facts"].get("hedges", []),
                          "previous_release_claim": r["facts"].get("previous_release")}
                         for r in reps],
-            "recordings": [{"recording_id": i, "name": recordings[i].name,
-                            "role": recordings[i].role, "sha256": recordings[i].sha256}
-                           for i in rel.recording_ids if i in recordings],
+            "recordings": [{"recording_id": x.id, "name": x.name, "role": x.role,
+                            "sha256": x.sha256} for x in recs],
         }
-        entry["checks"] = [c for c in (_check_previous(r["previous_release_claim"], previous)
+        entry["checks"] = [c for c in (check_previous(r["previous_release_claim"], previous)
                                        for r in entry["reports"]) if c]
         out.append(entry)
         previous = entry
-    return {"speaker": who.name, "aliases": who.aliases, "releases": out,
-            "method": ("Releases filed from recordings (purport add --released) and from press "
-                       "reports (purport news add), one release per speaker per day across "
-                       "outlets; each report's claim about the previous release is checked "
-                       "against the releases before it in this record."),
-            "limits": ("The record holds only what was added: a missing release makes the "
-                       "next one's gap and checks wrong. Facts come from the press, which "
-                       "can be wrong; each is shown with the report that states it.")}
+    return {"speaker": speaker, "aliases": aliases, "releases": out,
+            "method": RECORD_METHOD, "limits": RECORD_LIMITS}
 
 
 def record_html(data: dict[str, Any]) -> str:

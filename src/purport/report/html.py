@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Mapping
 from typing import Any
+
+from purport.assess.verify import Assessment
 
 e = html.escape
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf"]
@@ -139,11 +142,15 @@ def _table(rows: list[list[Any]], head: list[str]) -> str:
             + "</table>")
 
 
-def render(a: dict[str, Any], *, header: str = "") -> str:
-    """The Assessment as an analyst's note, top to bottom.
+def render(assessment: Assessment | Mapping[str, Any], *, header: str = "") -> str:
+    """The Assessment (or its stored JSON) as an analyst's note, top to bottom.
 
     ``header`` is trusted HTML put first in the body (the web app's navigation bar).
     """
+    if isinstance(assessment, Assessment):
+        a = assessment.to_dict()
+    else:
+        a, assessment = assessment, Assessment.from_dict(assessment)
     rec = a["recording"]
     dur = rec["duration"]
     parts = [f"<h1>Assessment of {e(rec['name'])}</h1>",
@@ -151,6 +158,9 @@ def render(a: dict[str, Any], *, header: str = "") -> str:
              f"{e(a['schema_version'])}, {e(a['created'])}. Claimed speaker: "
              f"{e(a['claimed_speaker'] or 'none given')}. This page states evidence and its "
              "strength; it gives no verdict.</p>",
+             "<h2 id='summary'>In short</h2>",
+             "<ul>" + "".join(f"<li><b>{e(k)}</b>: {e(v)}</li>"
+                              for k, v in assessment.summary().items()) + "</ul>",
              "<h2 id='recording'>The recording</h2>",
              _table([["sha256", rec["sha256"]], ["size", f"{rec['size_bytes']:,} bytes"],
                      ["audio", f"{rec['codec']} in {rec['container']}, "

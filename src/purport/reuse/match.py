@@ -274,17 +274,7 @@ def _window_lines(index: Index, h: _Hits, grid: _Grid, centre: float, *, thresho
     top = top[pooled[top] >= MIN_SCORE]
     if len(top) == 0:
         return []
-    # the null leaves out each candidate's neighbourhood in its own recording: re-used
-    # speech near the true offset resembles itself and is no sample of chance
-    reach = int(NULL_EXCLUDE / FRAME / CELL)
-    exclude = np.zeros(grid.n_cells, dtype=bool)
-    for c in top:
-        _, first, last = grid.bounds(int(c))
-        exclude[max(int(c) - reach, first):min(int(c) + reach, last) + 1] = True
-    background = pooled[~exclude].astype(np.float64)
-    n = max(float(len(background)), 1.0)
-    mean = max(background.sum() / n, 1.0 / n)
-    null = (n, mean, float((background**2).sum() / n - mean**2))
+    null = _null(pooled, top, grid)
     lines: list[_Line] = []
     used = np.zeros(len(cells), dtype=bool)
     for c in top.tolist():
@@ -310,6 +300,41 @@ def _window_lines(index: Index, h: _Hits, grid: _Grid, centre: float, *, thresho
                            q=[h.q_t1[idx]], r=[h.r_t1[idx]], trip=[h.trip[idx]],
                            q_end=float(h.q_t1[idx].max())))
     return lines
+
+
+def _null(pooled: np.ndarray, top: np.ndarray, grid: _Grid) -> tuple[float, float, float]:
+    """(cells, mean, variance) of the pooled votes of one window's cells that are no
+    candidate's own.
+
+    First every cell but the candidates and their neighbours; then, where some candidates
+    stand out of that null, their whole ``NULL_EXCLUDE`` neighbourhood in their recording
+    is left out too: re-used speech resembles itself near the true offset, and those cells
+    are no sample of chance (leaving them in made an exact copy look like chance). On a
+    small archive, where that would leave less than half of the cells, the first null
+    stands.
+    """
+    near = _moments(pooled, _around(top, grid, 1))
+    strong = top[[_false_match_probability(int(pooled[c]), near) <= 0.5 for c in top]]
+    if len(strong) == 0:
+        return near
+    wide = _around(strong, grid, int(NULL_EXCLUDE / FRAME / CELL))
+    return _moments(pooled, wide) if wide.sum() <= grid.n_cells / 2 else near
+
+
+def _around(cells: np.ndarray, grid: _Grid, reach: int) -> np.ndarray:
+    """Mask of the cells within ``reach`` of any of ``cells``, inside their own recording."""
+    mask = np.zeros(grid.n_cells, dtype=bool)
+    for c in cells.tolist():
+        _, first, last = grid.bounds(c)
+        mask[max(c - reach, first):min(c + reach, last) + 1] = True
+    return mask
+
+
+def _moments(pooled: np.ndarray, exclude: np.ndarray) -> tuple[float, float, float]:
+    background = pooled[~exclude].astype(np.float64)
+    n = max(float(len(background)), 1.0)
+    mean = max(background.sum() / n, 1.0 / n)
+    return n, mean, float((background**2).sum() / n - mean**2)
 
 
 def _chain(lines: list[_Line]) -> list[_Line]:

@@ -4,8 +4,9 @@ Every page answers in HTML or, with ``.json`` on its URL or ``Accept: applicatio
 the same data as JSON; the JSON twins are the read API and ``/api/...`` the write and
 query API, all in the OpenAPI schema at ``/openapi.json``. Every route but the login page
 and the schema needs a token (``purport token create``): ``read`` to look, ``write`` to
-add recordings and start verifications. The work itself is the Python API's (``assess``,
-``ingest``, ``reuse.search``, ``news.record``); this module only maps HTTP onto it.
+add recordings and start verifications. The work itself is the Python API's (``assess``
+and its archive joins ``assess.reuse``, ``assess.record``, and ``ingest``); this module only
+maps HTTP onto it.
 """
 
 
@@ -296,7 +297,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/speakers/{name}", summary="A speaker's record: releases, reports, recordings "
                                          "and checks (`.json` for JSON)")
     def speaker_page(request: Request, name: str, token: Read):
-        from purport.news import record
+        from purport.assess import record
 
         data = record.record(archive, _twin(name))
         for r in data["releases"]:
@@ -395,11 +396,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return {"assessment_id": stored.id, "recording_id": stored.recording_id,
                     "assessment_url": f"/assessments/{stored.id}",
                     "recording_url": f"/recordings/{stored.recording_id}",
-                    "summary": {"reuse": result["reuse"]["summary"],
-                                "voice": result["voice"].get("verbal")
-                                or result["voice"].get("skipped"),
-                                "timing": (result["timing"].get("enf") or {}).get("message"),
-                                "edits": len(result["edits"]["candidates"])}}
+                    "summary": result.summary()}
 
         def cleanup():
             for p in extra:
@@ -494,7 +491,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             description="Spans repeated inside the recording itself.")] = False,
         max_false_match: Annotated[float, Form(gt=0, le=1)] = 0.01,
     ):
-        from purport.reuse import search
+        from purport.assess import reuse
 
         given = [x for x in (file, fingerprint) if x is not None and x.filename]
         if len(given) != 1:
@@ -502,15 +499,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                 "neither")
         if fingerprint is not None and fingerprint.filename:
             data = fingerprint.file.read()
-            fp, query = search.read_fingerprint(data, name=uploads.safe_name(
+            fp, query = reuse.read_fingerprint(data, name=uploads.safe_name(
                 fingerprint.filename, "fingerprint"))
-            report = search.match_fingerprint(archive, fp, query, self_match=self_match,
+            report = reuse.match_fingerprint(archive, fp, query, self_match=self_match,
                                               max_false_match=max_false_match)
             return report.to_dict()
         path, _, _ = _save(file)
         try:
             _probe(path)
-            report = search.match_file(archive, path, self_match=self_match,
+            report = reuse.match_file(archive, path, self_match=self_match,
                                        max_false_match=max_false_match)
         finally:
             uploads.discard(path)

@@ -1,16 +1,18 @@
-"""Voice against files and against the archive: cached embeddings, speaker profiles, calibrations.
+"""Voice against the archive and against files: cached embeddings, speaker profiles,
+calibrations.
 
-The pure core (embed, calibrate, compare) knows nothing of storage; this module reads and
-writes only through :class:`purport.archive.Archive`. A speaker's profile is derived from
-their reference recordings each time, from per-recording cached embeddings, so adding or
-removing a reference changes the profile at once and nothing stale is kept.
+The pure core (:mod:`purport.voice`: embed, calibrate, compare) knows nothing of storage;
+this module reads and writes only through :class:`purport.archive.Archive`. A speaker's
+profile is derived from their reference recordings each time, from per-recording cached
+embeddings, so adding or removing a reference changes the profile at once and nothing
+stale is kept.
 """
 
 from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -98,28 +100,51 @@ def compare_files(questioned: str | Path, references: list[str | Path],
                    codecs=(q_codec, list(codecs)))
 
 
-def check_file(archive: Archive, questioned: str | Path, speaker: str,
-               calibration: Calibration) -> VoiceReport:
-    """The questioned file against the claimed speaker's reference recordings in the archive."""
+def references(archive: Archive, speaker: str, *,
+               recordings: Sequence[Recording] | None = None) -> list[Recording]:
+    """The speaker's reference recordings; ``recordings`` is the archive's list when the
+    caller already holds it (``verify`` reads it once for every question)."""
     who = archive.speaker(speaker)
-    refs = archive.recordings(speaker=who.id, role="reference")
+    if recordings is None:
+        refs = archive.recordings(speaker=who.id, role="reference")
+    else:
+        refs = [r for r in recordings if r.speaker == who.name and r.role == "reference"]
     if not refs:
         raise ArchiveError(f"speaker {who.name!r} has no reference recordings: add some with "
                            f"`purport add FILES --speaker {who.name!r} --role reference`")
+    return refs
+
+
+def check_signal(archive: Archive, signal: media.Signal, speaker: str,
+                 calibration: Calibration, *,
+                 recordings: Sequence[Recording] | None = None) -> VoiceReport:
+    """Decoded questioned audio against the claimed speaker's reference recordings."""
+    refs = references(archive, speaker, recordings=recordings)
     encoder = load_encoder()
-    q, q_codec = embed_file(questioned, encoder)
-    sha = media.sha256_file(questioned)
-    used = [r for r in refs if r.sha256 != sha]
+    q = embed_recording(signal.y, sr=signal.sr, encoder=encoder)
+    used = [r for r in refs if r.sha256 != signal.info.sha256]
     if not used:
         raise ArchiveError("the questioned file is the speaker's only reference recording")
     embedded = [recording_embedding(archive, r, encoder) for r in used]
     report = compare(q, embedded, calibration,
                      reference_names=[f"recording {r.id} {r.name}" for r in used],
-                     codecs=(q_codec, [r.codec for r in used]))
+                     codecs=(signal.info.codec, [r.codec for r in used]))
     if len(used) < len(refs):
         report.warnings.append("the questioned file is itself a reference of this speaker: "
                                "it was left out of the profile")
     return report
+
+
+def check_file(archive: Archive, questioned: str | Path, speaker: str,
+               calibration: Calibration) -> VoiceReport:
+    """The questioned file against the claimed speaker's reference recordings in the archive.
+
+    Decoded at :data:`purport.media.SR`, as ``purport verify`` decodes, so both give the
+    same answer.
+    """
+    refs = references(archive, speaker)  # an unknown speaker fails before the decoding
+    return check_signal(archive, media.load(questioned, sr=media.SR), speaker, calibration,
+                        recordings=refs)
 
 
 def population_files(folder: str | Path) -> dict[str, list[Path]]:

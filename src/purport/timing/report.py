@@ -1,21 +1,16 @@
-"""When was it recorded: ENF placed in grid logs (from the archive or a CSV) and content dating.
+"""The timing question's answer as ``purport when`` prints it, from decoded audio.
 
-The pure core (enf, grid, locate, content) knows nothing of storage; this module reads
-and writes grid logs only through :class:`purport.archive.Archive`.
+Pure: samples, a grid log and the events catalog in, plain data out. Loading grid logs
+from the archive is the service layer's work (:mod:`purport.assess.timing`).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from purport import media
-from purport.archive import Archive
-from purport.errors import ParameterError
 from purport.timing import content, enf, grid, locate
 
 ENF_METHOD = (
@@ -39,55 +34,20 @@ ENF_LIMITS = (
     "proof: a gain change or a loud sound at the harmonic can cause one.")
 
 
-def _log_bytes(log: grid.GridLog) -> bytes:
-    return np.asarray(log.freq, dtype="<f4").tobytes()
+def when(y: np.ndarray, *, sr: int, log: grid.GridLog | None = None,
+         source_sr: int | None = None, transcript: str | None = None,
+         events: list[content.Event] | None = None) -> dict[str, Any]:
+    """``{"enf": {...}, "content": {...} or None}`` for mono ``y`` at ``sr``.
 
-
-def import_grid(archive: Archive, path: str | Path, *, region: str,
-                start: str | None = None, name: str | None = None) -> dict[str, Any]:
-    """File a grid log: a ``timestamp,frequency_hz`` CSV, or a mains recording with ``start``."""
-    path = Path(path)
-    if path.suffix.lower() in (".csv", ".txt", ".tsv"):
-        if start is not None:
-            raise ParameterError("--start is for mains recordings; a CSV has its own times")
-        log, source = grid.read_csv(path), "csv"
-    else:
-        if start is None:
-            raise ParameterError(f"{path.name} is a recording: give --start (when it began, "
-                                 "ISO 8601 UTC) to turn it into a grid log")
-        t0 = grid.parse_time(start)
-        signal = media.load(path, sr=enf.SR)
-        trace = enf.extract(signal.y, sr=enf.SR, source_sr=signal.info.sample_rate)
-        if not trace.present:
-            raise ParameterError(f"{path.name}: no steady mains frequency found in it "
-                                 f"(roughness {trace.roughness * 1000:.1f} mHz/s)")
-        log, source = grid.from_trace(t0, trace.t, trace.freq), "mains recording"
-    if np.isnan(log.freq).all():
-        raise ParameterError(f"{path.name}: the log holds no values")
-    log_id = archive.add_grid_log(name=name or path.name, region=region, start=log.start,
-                                  seconds=log.seconds, nominal_hz=log.nominal,
-                                  source=f"{source}: {path.name}", data=_log_bytes(log))
-    return {"id": log_id, "name": name or path.name, "region": region,
-            "start": _iso(log.start), "end": _iso(log.end), "seconds": log.seconds,
-            "nominal_hz": log.nominal, "gap_seconds": int(np.isnan(log.freq).sum())}
-
-
-def region_log(archive: Archive, region: str) -> grid.GridLog:
-    """All logs of a region stitched on one 1 Hz time line (NaN between and in gaps)."""
-    rows = archive.grid_logs(region=region, with_data=True)
-    if not rows:
-        known = sorted({r["region"] for r in archive.grid_logs()})
-        raise ParameterError(f"no grid logs for region {region!r} (known: "
-                             f"{', '.join(known) or 'none'}; add with `purport grid import`)")
-    start = min(r["start"] for r in rows)
-    end = max(r["start"] + dt.timedelta(seconds=r["seconds"]) for r in rows)
-    freq = np.full(int(math.ceil((end - start).total_seconds())), np.nan)
-    for r in rows:
-        i = int(round((r["start"] - start).total_seconds()))
-        values = np.frombuffer(r["data"], dtype="<f4").astype(np.float64)
-        seg = freq[i:i + len(values)]
-        seg[np.isnan(seg)] = values[: len(seg)][np.isnan(seg)]
-    return grid.GridLog(start, freq)
+    ``y`` is brought to the ENF analysis rate (:data:`purport.timing.enf.SR`) once, here;
+    ``source_sr`` is the file's own rate (harmonics above its band are not searched).
+    Content dating runs when both the ``transcript`` text and the ``events`` are given.
+    """
+    x = enf.to_analysis_rate(y, sr)
+    dated = None
+    if transcript is not None and events is not None:
+        dated = content.date_content(transcript, events).to_dict()
+    return {"enf": enf_report(x, enf.SR, log, source_sr=source_sr), "content": dated}
 
 
 def enf_report(y: np.ndarray, sr: int, log: grid.GridLog | None, *,
@@ -152,42 +112,6 @@ def _matched_reference(log: grid.GridLog, offset: float, t0: float, n: int) -> l
     values[ok] = (1 - frac[ok]) * log.freq[i[ok]] + frac[ok] * log.freq[i[ok] + 1]
     return [_round(v, 5) for v in values.tolist()]
 
-
-def when_file(path: str | Path, *, archive: Archive | None = None, region: str | None = None,
-              grid_csv: str | Path | None = None, between: tuple[str, str] | None = None,
-              transcript: str | Path | None = None,
-              events: str | Path | None = None) -> dict[str, Any]:
-    """``purport when``: ``{"enf": {...}, "content": {...}}`` for one recording."""
-    if (transcript is None) != (events is None):
-        raise ParameterError("content dating needs both --transcript and --events")
-    log = None
-    if grid_csv is not None:
-        log = grid.read_csv(grid_csv)
-    elif region is not None:
-        if archive is None:
-            raise ParameterError("--region reads the archive's grid logs: pass --db")
-        log = region_log(archive, region)
-    if log is not None and between is not None:
-        a, b = (grid.parse_time(t) for t in between)
-        log = log.window(a, b + dt.timedelta(days=1) if len(between[1]) == 10 else b)
-    signal = media.load(path, sr=enf.SR)
-    result: dict[str, Any] = {
-        "recording": {"name": signal.info.name, "sha256": signal.info.sha256,
-                      "duration": round(signal.info.duration, 3)},
-        "enf": enf_report(signal.y, enf.SR, log, source_sr=signal.info.sample_rate),
-        "content": None,
-    }
-    if transcript is not None:
-        text = Path(transcript).read_text(errors="replace") if Path(transcript).is_file() \
-            else None
-        if text is None:
-            raise ParameterError(f"{transcript}: no such file")
-        result["content"] = content.date_content(text, content.read_events(events)).to_dict()
-    return result
-
-
-def _iso(t: dt.datetime) -> str:
-    return t.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def _round(v: float | None, n: int) -> float | None:

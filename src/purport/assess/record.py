@@ -1,0 +1,105 @@
+"""Press reports into the archive, and the speaker's record read from it.
+
+Reads and writes only through :class:`purport.archive.Archive`; extraction and the
+timeline itself are pure (:mod:`purport.news`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from purport.archive import Archive, Recording
+from purport.errors import ParameterError, PurportError
+from purport.news.extract import Record
+from purport.news.record import article_files, extract_article, timeline
+
+
+def _speakers(archive: Archive | None) -> dict[str, list[str]]:
+    if archive is None:
+        return {}
+    return {s.name: s.aliases for s in archive.speakers()}
+
+
+def extract_file(path: str | Path, *, published: str | None = None, outlet: str | None = None,
+                 url: str | None = None, archive: Archive | None = None) -> Record:
+    """``purport news extract``: one article's record, nothing stored; speakers resolve
+    against the archive's when one is given."""
+    return extract_article(path, published=published, outlet=outlet, url=url,
+                           speakers=_speakers(archive))
+
+
+def add_reports(archive: Archive, paths: list[str | Path], *,
+                meta: str | Path | None = None) -> list[dict[str, Any]]:
+    """``purport news add``: extract and file every article, in one transaction.
+
+    ``meta``: a JSON object mapping file names to {"published", "outlet", "url"}.
+    A report of a release is linked to the speaker's release of that day (merged with
+    other outlets' reports of it), created if new; other reports are stored as such.
+    """
+    sidecar: dict[str, dict[str, str]] = {}
+    if meta is not None:
+        try:
+            sidecar = json.loads(Path(meta).read_text())
+        except (OSError, ValueError) as exc:
+            raise ParameterError(f"{meta}: not a JSON object of file -> metadata ({exc})") \
+                from exc
+    files = article_files(paths)
+    results = []
+    with archive.transaction() as txn:
+        for i, path in enumerate(files, 1):
+            m = sidecar.get(path.name, {})
+            try:
+                rec = extract_file(path, published=m.get("published"), outlet=m.get("outlet"),
+                                   url=m.get("url"), archive=archive)
+            except PurportError as exc:
+                raise type(exc)(f"article {i} of {len(files)} ({path.name}) failed, nothing "
+                                f"was added: {exc}") from exc
+            if rec.speaker and rec.speaker not in _speakers(archive):
+                known = [s for s, aliases in _speakers(archive).items()
+                         if rec.speaker.lower() in (a.lower() for a in aliases)]
+                if known:
+                    rec.speaker = known[0]
+                else:
+                    archive.add_speaker(rec.speaker, txn=txn)
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            report_id, created = archive.add_report(
+                sha256=digest, name=path.name, facts=rec.to_dict(),
+                is_release_report=rec.is_release_report, speaker=rec.speaker, url=rec.url,
+                outlet=rec.outlet,
+                published=dt.date.fromisoformat(rec.published) if rec.published else None,
+                title=rec.title, txn=txn)
+            release_id = None
+            if created and rec.is_release_report and rec.speaker and rec.release_date:
+                release_id, _ = archive.file_report_release(
+                    report_id, speaker=rec.speaker,
+                    date=dt.date.fromisoformat(rec.release_date), medium=rec.medium,
+                    outlet=rec.media_outlet, channels=rec.channels,
+                    duration_minutes=rec.duration_minutes, txn=txn)
+            results.append({"file": path.name, "report_id": report_id,
+                            "status": "added" if created else "already present",
+                            "is_release_report": rec.is_release_report,
+                            "speaker": rec.speaker, "release_date": rec.release_date,
+                            "release_id": release_id})
+    return results
+
+
+def record(archive: Archive, speaker: str, *,
+           recordings: Sequence[Recording] | None = None) -> dict[str, Any]:
+    """``purport record``: the speaker's releases in date order with reports and checks.
+
+    ``recordings`` is the archive's list when the caller already holds it (``verify``
+    reads it once for every question).
+    """
+    who = archive.speaker(speaker)
+    releases = [r for r in archive.releases(speaker=who.id) if r.date is not None]
+    if recordings is None:
+        recordings = archive.recordings(speaker=who.id)
+    by_id = {r.id: r for r in recordings if r.speaker == who.name}
+    return timeline(who.name, who.aliases,
+                    [(rel, archive.reports(release_id=rel.id),
+                      [by_id[i] for i in rel.recording_ids if i in by_id]) for rel in releases])

@@ -1,0 +1,254 @@
+"""The Assessment: every question that applies, run on one questioned recording, in one document.
+
+The recording is decoded once (:func:`purport.media.load` at :data:`purport.media.SR`,
+hashed once) and the archive's recordings are listed once; each question then gets the
+decoded signal and what it needs from the archive: reuse the index, voice the claimed
+speaker's reference embeddings, timing the grid log, the record the speaker's releases.
+
+Each question's part is exactly what its own command prints with ``--json`` (``purport
+match``, ``purport voice check``, ``purport when``, ``purport record``); ``edits`` gathers
+the candidate cut and splice points that the other questions found, on one time axis.
+No verdict word anywhere: the evidence and its strength.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from purport import __version__, media
+from purport.archive import Archive, Provenance, StoredAssessment
+from purport.assess.edits import Edits
+from purport.errors import PurportError
+from purport.reuse.landmarks import Fingerprint
+from purport.reuse.report import ReuseReport
+from purport.voice.compare import VoiceReport
+
+SCHEMA_VERSION = "1.0"
+
+Progress = Callable[[float, str], None]
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A question that was not answered, and why (``{"skipped": why}`` in the JSON)."""
+
+    why: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"skipped": self.why}
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """``purport verify``'s document: the recording and every question's answer.
+
+    ``to_dict()`` is the stored and printed JSON (schema :data:`SCHEMA_VERSION`);
+    ``from_dict()`` reads it back; ``summary()`` is the one short human summary.
+    """
+
+    recording: dict[str, Any]
+    claimed_speaker: str | None
+    reuse: ReuseReport
+    self_reuse: ReuseReport
+    voice: VoiceReport | Skipped
+    timing: dict[str, Any]
+    edits: Edits
+    record: dict[str, Any] | Skipped
+    created: str = field(default_factory=_now)
+    schema_version: str = SCHEMA_VERSION
+    purport_version: str = __version__
+
+    @property
+    def methods(self) -> dict[str, dict[str, str | None]]:
+        """Each question's method and limits, in words."""
+        voice = self.voice if isinstance(self.voice, VoiceReport) else None
+        record = self.record if isinstance(self.record, dict) else {}
+        enf = self.timing.get("enf") or {}
+        return {
+            "reuse": {"method": self.reuse.method, "limits": self.reuse.limits},
+            "voice": {"method": voice.method if voice else None,
+                      "limits": voice.limits if voice else None},
+            "timing": {"method": enf.get("method"), "limits": enf.get("limits")},
+            "edits": {"method": self.edits.method, "limits": self.edits.limits},
+            "record": {"method": record.get("method"), "limits": record.get("limits")},
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """The Assessment as JSON-ready data (what ``purport verify --json`` prints)."""
+        return {
+            "schema_version": self.schema_version,
+            "purport_version": self.purport_version,
+            "created": self.created,
+            "recording": self.recording,
+            "claimed_speaker": self.claimed_speaker,
+            "reuse": self.reuse.to_dict(),
+            "self_reuse": self.self_reuse.to_dict(),
+            "voice": self.voice.to_dict(),
+            "timing": self.timing,
+            "edits": self.edits.to_dict(),
+            "record": self.record.to_dict() if isinstance(self.record, Skipped)
+            else self.record,
+            "methods": self.methods,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Assessment:
+        """An Assessment from its ``to_dict()`` (a stored one, say)."""
+        voice, record = data["voice"], data["record"]
+        return cls(
+            recording=data["recording"], claimed_speaker=data.get("claimed_speaker"),
+            reuse=ReuseReport.from_dict(data["reuse"]),
+            self_reuse=ReuseReport.from_dict(data["self_reuse"]),
+            voice=Skipped(voice["skipped"]) if "skipped" in voice
+            else VoiceReport.from_dict(voice),
+            timing=data["timing"], edits=Edits.from_dict(data["edits"]),
+            record=Skipped(record["skipped"]) if "skipped" in record else record,
+            created=data["created"], schema_version=data["schema_version"],
+            purport_version=data["purport_version"])
+
+    def summary(self) -> dict[str, str]:
+        """One short line per question, by name (``content`` only when content was dated):
+        what ``purport verify`` prints, the web job's result and the report's first list."""
+        if isinstance(self.voice, Skipped):
+            voice = self.voice.why
+        elif self.voice.log10_lr is not None:
+            voice = f"log10 LR {self.voice.log10_lr:+.2f}: {self.voice.verbal}"
+        else:
+            voice = self.voice.verbal
+        out = {"reuse": self.reuse.summary, "voice": voice,
+               "timing": (self.timing.get("enf") or {}).get("message", "")}
+        if self.timing.get("content"):
+            out["content"] = self.timing["content"]["message"]
+        out["edits"] = f"{len(self.edits.candidates)} candidate point(s)"
+        return out
+
+
+def verify(path: str | Path, *, archive: Archive, claimed_speaker: str | None = None,
+           transcript: str | Path | None = None, events: str | Path | None = None,
+           region: str | None = None, grid_csv: str | Path | None = None,
+           calibration: str | None = None,
+           max_bytes: int = media.DEFAULT_MAX_BYTES,
+           max_duration: float = media.DEFAULT_MAX_DURATION,
+           progress: Progress | None = None) -> Assessment:
+    """Run every question that applies to one recording file: its Assessment.
+
+    ``progress(fraction, step)`` is called as each question starts (the web app's jobs
+    show it).
+    """
+    if progress is not None:
+        progress(0.0, "reading the recording")
+    signal = media.load(path, sr=media.SR, max_bytes=max_bytes, max_duration=max_duration)
+    assessment, _ = _assess(signal, archive=archive, claimed_speaker=claimed_speaker,
+                            transcript=transcript, events=events, region=region,
+                            grid_csv=grid_csv, calibration=calibration, progress=progress)
+    return assessment
+
+
+def verify_signal(signal: media.Signal, *, archive: Archive,
+                  claimed_speaker: str | None = None, transcript: str | Path | None = None,
+                  events: str | Path | None = None, region: str | None = None,
+                  grid_csv: str | Path | None = None, calibration: str | None = None,
+                  progress: Progress | None = None) -> Assessment:
+    """``verify`` for a recording already decoded (best at :data:`purport.media.SR`)."""
+    assessment, _ = _assess(signal, archive=archive, claimed_speaker=claimed_speaker,
+                            transcript=transcript, events=events, region=region,
+                            grid_csv=grid_csv, calibration=calibration, progress=progress)
+    return assessment
+
+
+def _assess(signal: media.Signal, *, archive: Archive, claimed_speaker: str | None = None,
+            transcript: str | Path | None = None, events: str | Path | None = None,
+            region: str | None = None, grid_csv: str | Path | None = None,
+            calibration: str | None = None, progress: Progress | None = None,
+            ) -> tuple[Assessment, Fingerprint]:
+    """The Assessment of decoded audio, and its landmark fingerprint (for filing it)."""
+    from purport.assess import edits as edits_
+    from purport.assess import record as record_
+    from purport.assess import reuse, timing, voice
+
+    def step(fraction: float, what: str) -> None:
+        if progress is not None:
+            progress(fraction, what)
+
+    recordings = archive.recordings()  # once, for every question
+    known = next((r for r in recordings if r.sha256 == signal.info.sha256), None)
+    recording = {k: v for k, v in signal.info.to_dict().items() if k != "path"}
+    recording["archive_recording"] = known.to_dict() if known else None
+    # what the questions need from the archive and the user, refused before the work
+    if claimed_speaker is not None:
+        archive.speaker(claimed_speaker)
+    text, catalog = timing.content_inputs(transcript, events)
+    log = timing.grid_log(archive, region=region, grid_csv=grid_csv)
+
+    step(0.05, "reuse: matching against the archive")
+    fp = reuse.fingerprint_signal(signal)
+    query = reuse.query_of(signal.info)
+    found = reuse.match_fingerprint(archive, fp, query, recordings=recordings)
+    step(0.25, "reuse: spans repeated inside the recording")
+    repeated = reuse.match_fingerprint(archive, fp, query, self_match=True,
+                                       recordings=recordings)
+    if claimed_speaker is None:
+        said: VoiceReport | Skipped = Skipped("no --claimed-speaker given")
+        filed: dict[str, Any] | Skipped = Skipped("no --claimed-speaker given")
+    else:
+        step(0.4, "voice: likelihood ratio against the claimed speaker's references")
+        try:
+            cal = voice.get_calibration(archive, calibration)
+            said = voice.check_signal(archive, signal, claimed_speaker, cal,
+                                      recordings=recordings)
+        except PurportError as exc:
+            said = Skipped(str(exc))
+        filed = record_.record(archive, claimed_speaker, recordings=recordings)
+    step(0.65, "timing: mains hum and content dating")
+    when = timing.when_signal(signal, log=log, transcript=text, events=catalog)
+    edits = edits_.candidates(found, repeated, said if isinstance(said, VoiceReport) else None,
+                              when, recording["duration"])
+    step(1.0, "done")
+    return Assessment(recording=recording, claimed_speaker=claimed_speaker, reuse=found,
+                      self_reuse=repeated, voice=said, timing=when, edits=edits,
+                      record=filed), fp
+
+
+def verify_and_file(path: str | Path, *, archive: Archive, claimed_speaker: str | None = None,
+                    provenance: Provenance | None = None,
+                    max_bytes: int = media.DEFAULT_MAX_BYTES,
+                    max_duration: float = media.DEFAULT_MAX_DURATION,
+                    progress: Progress | None = None,
+                    **questions: Any) -> tuple[Assessment, StoredAssessment]:
+    """``verify``, then file the recording and keep the Assessment with it, in one
+    transaction: (assessment, stored assessment).
+
+    The recording is decoded once for both. A recording new to the archive is filed as a
+    questioned recording of the claimed speaker; bytes already there keep their role and
+    speaker and gain a sighting. ``questions`` are ``verify``'s keyword arguments
+    (transcript, events, region, ...).
+    """
+    from purport import ingest
+
+    def step(fraction: float, what: str) -> None:
+        if progress is not None:
+            progress(fraction, what)
+
+    step(0.0, "reading the recording")
+    signal = media.load(path, sr=media.SR, max_bytes=max_bytes, max_duration=max_duration)
+    assessment, fp = _assess(signal, archive=archive, claimed_speaker=claimed_speaker,
+                             progress=lambda f, m: step(0.9 * f, m), **questions)
+    step(0.95, "filing the recording and its assessment")
+    known = assessment.recording.get("archive_recording")
+    with archive.transaction() as txn:
+        added = ingest.add_signal(
+            archive, signal, role=None if known else "questioned",
+            speaker=None if known else claimed_speaker, provenance=provenance,
+            fingerprint=fp, txn=txn)
+        stored = archive.add_assessment(added.recording.id, assessment.to_dict(),
+                                        claimed_speaker=claimed_speaker, txn=txn)
+    step(1.0, "done")
+    return assessment, stored
