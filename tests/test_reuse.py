@@ -288,3 +288,18 @@ def test_cached_index_is_used_and_follows_archive_changes(db_url, tmp_path):
         assert np.array_equal(np.sort(grown.hash), np.sort(fresh.hash))
         archive.remove_recording(1)
         assert load_index(archive).recording_ids == [2]
+
+
+def test_recordings_fingerprinted_by_an_older_method_are_named_as_not_searched(tmp_path):
+    from purport.assess.reuse import match_file as match_in_archive
+
+    with Archive.init(str(tmp_path / "a.db"), store_dir=tmp_path / "s") as archive:
+        (added,) = ingest.add_files(archive, [demo.data_dir() / FILES[1]], role="reference")
+        rid = added.recording.id
+        with archive.transaction() as txn:
+            archive.delete_fingerprints(txn=txn)
+            archive.put_fingerprint(rid, method="purport-triplets-v1", n_hashes=0, seconds=1.0,
+                                    data=b"old", txn=txn)
+        report = match_in_archive(archive, demo.data_dir() / FILES[2])
+        assert report.reference["not_searched"] == [rid]
+        assert "purport index rebuild" in report.summary

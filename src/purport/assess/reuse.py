@@ -119,8 +119,10 @@ def match_fingerprint(archive: Archive, query_fp: Fingerprint, query: dict[str, 
         index.remove(query["recording_id"])  # the file itself is no evidence of re-use
     sources = {r.id: {"sha256": r.sha256, "name": r.name, "speaker": r.speaker, "role": r.role}
                for r in recordings}
+    unsearched = [r.id for r in recordings
+                  if r.id not in index and r.id != query["recording_id"]]
     return index_report(index, query_fp, query, sources=sources,
-                        max_false_match=max_false_match)
+                        max_false_match=max_false_match, unsearched=unsearched)
 
 
 def match_file(archive: Archive, path: str | Path, *, self_match: bool = False,

@@ -7,7 +7,7 @@ naming its recordings is the service layer's work (:mod:`purport.assess.reuse`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -89,8 +89,12 @@ def self_report(fp: Fingerprint, query: dict[str, Any], *,
 
 def index_report(index: Index, fp: Fingerprint, query: dict[str, Any], *,
                  sources: Mapping[int, Mapping[str, Any]],
-                 max_false_match: float = MAX_FALSE_MATCH) -> ReuseReport:
+                 max_false_match: float = MAX_FALSE_MATCH,
+                 unsearched: Sequence[int] = ()) -> ReuseReport:
     """Spans of the query that re-use recordings of ``index``.
+
+    ``unsearched`` lists archive recordings without a fingerprint of the current landmark
+    method (filed before an upgrade changed it): the report says they were not searched.
 
     ``sources`` names every indexed recording: ``{recording_id: {"sha256", "name",
     "speaker", "role"}}``. The caller leaves the query's own recording out of ``index``
@@ -104,7 +108,7 @@ def index_report(index: Index, fp: Fingerprint, query: dict[str, Any], *,
                             speaker=rec["speaker"], role=rec["role"]))
     own = query.get("recording_id")
     reference = {"recordings": len(index.recording_ids), "hours": round(index.seconds / 3600, 3),
-                 "excluded": [own] if own else []}
+                 "excluded": [own] if own else [], "not_searched": list(unsearched)}
     if matches:
         covered = sum(m["query_end"] - m["query_start"] for m in matches)
         n_sources = len({m["recording_id"] for m in matches})
@@ -114,4 +118,7 @@ def index_report(index: Index, fp: Fingerprint, query: dict[str, Any], *,
         summary = (f"nothing in the archive ({reference['recordings']} recordings, "
                    f"{reference['hours']} h) matches at false-match probability "
                    f"<= {max_false_match:g}")
+    if unsearched:
+        summary += (f"; {len(unsearched)} archive recording(s) not searched: their fingerprints "
+                    "are of an older landmark method (run `purport index rebuild`)")
     return ReuseReport(query=dict(query), matches=matches, summary=summary, reference=reference)
