@@ -197,7 +197,8 @@ def to_bytes(fp: Fingerprint, *, query: bool = False,
         extra["source"] = np.array(json.dumps(source))
     np.savez_compressed(
         buf, hash=fp.hash, t1=fp.t1, span=fp.span, f1=fp.f1.astype(np.float16),
-        peaks_t=fp.peaks.t, peaks_f=fp.peaks.f.astype(np.float16),
+        # a query keeps its peaks' frequencies whole: its triplets are formed from them again
+        peaks_t=fp.peaks.t, peaks_f=fp.peaks.f.astype(np.float32 if query else np.float16),
         level=fp.level if fp.level is not None else np.zeros(0, np.uint8),
         duration=np.float64(fp.duration), method=np.array(fp.method), **extra)
     return buf.getvalue()

@@ -17,7 +17,7 @@ quantisation itself tolerant instead of indexing resampled copies.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import fft, ndimage, signal
@@ -33,7 +33,10 @@ FMIN = 125.0
 FMAX = 3800.0
 
 PEAKS_PER_SECOND = 24
-FAN = 4                    # later peaks paired with each anchor
+FAN = 4                    # later peaks paired with each anchor in the index
+#: ... and in a query: noise or a voice over the query adds peaks between the indexed ones,
+#: which pushes an anchor's indexed partners further down its list of next peaks
+QUERY_FAN = 6
 MAX_DT = 90                # frames: a triplet spans at most ~1.4 s
 MIN_SPAN = 8               # frames: shorter spans make a noisy time ratio
 MAX_DF = 54.0              # log bins: 1.5 octaves either side of the anchor
@@ -245,28 +248,28 @@ def peaks_and_level(x: np.ndarray, *, per_second: int = PEAKS_PER_SECOND) -> tup
     return _strongest(every, top - 70.0, per_second), _level(np.concatenate(powers))
 
 
-def triplets(peaks: Peaks) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Index triples (i, j, k) of peaks: each anchor with pairs of its next ``FAN`` partners."""
+def triplets(peaks: Peaks, *, fan: int = FAN) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Index triples (i, j, k) of peaks: each anchor with pairs of its next ``fan`` partners."""
     t, f = peaks.t, peaks.f
     n = len(t)
     if n < 3:
         empty = np.zeros(0, np.int64)
         return empty, empty, empty
-    look = 4 * FAN + 8
+    look = 4 * fan + 8
     cand = np.arange(n)[:, None] + np.arange(1, look + 1)[None, :]
     inside = cand < n
     cand = np.minimum(cand, n - 1)
     dt = t[cand] - t[:, None]
     ok = inside & (dt >= 1) & (dt <= MAX_DT) & (np.abs(f[cand] - f[:, None]) <= MAX_DF)
     slot = np.cumsum(ok, axis=1) - 1
-    ok &= slot < FAN
+    ok &= slot < fan
     # partners[i, s] = index of the s-th partner of anchor i, or -1
-    partners = np.full((n, FAN), -1, dtype=np.int64)
+    partners = np.full((n, fan), -1, dtype=np.int64)
     rows, cols = np.nonzero(ok)
     partners[rows, slot[rows, cols]] = cand[rows, cols]
     ii, jj, kk = [], [], []
-    for a in range(FAN):
-        for b in range(a + 1, FAN):
+    for a in range(fan):
+        for b in range(a + 1, fan):
             valid = (partners[:, a] >= 0) & (partners[:, b] >= 0)
             anchors = np.flatnonzero(valid)
             ii.append(anchors)
@@ -362,6 +365,16 @@ def fingerprint(y: np.ndarray, *, sr: int) -> Fingerprint:
         level=level,
         triplet_peaks=np.stack([i, j, k], axis=1).astype(np.int32),
     )
+
+
+def query_view(fp: Fingerprint) -> Fingerprint:
+    """The query's own triplets: its peaks paired ``QUERY_FAN`` deep, not ``FAN``, so that an
+    indexed triplet is still among them when extra peaks (noise, babble) crowd in."""
+    i, j, k = triplets(fp.peaks, fan=QUERY_FAN)
+    return replace(fp, hash=hashes(fp.peaks, i, j, k), t1=fp.peaks.t[i].astype(np.int32),
+                   span=(fp.peaks.t[k] - fp.peaks.t[i]).astype(np.int16),
+                   f1=fp.peaks.f[i].astype(np.float32),
+                   triplet_peaks=np.stack([i, j, k], axis=1).astype(np.int32))
 
 
 def query_probes(fp: Fingerprint, rows: np.ndarray | None = None) -> tuple[np.ndarray,

@@ -37,6 +37,7 @@ from purport.reuse.landmarks import (
     Fingerprint,
     Peaks,
     query_probes,
+    query_view,
 )
 
 #: Largest speed/tempo change searched (either way) and largest pitch shift (either way).
@@ -513,13 +514,13 @@ def _segments(q_sorted: np.ndarray) -> list[tuple[int, int]]:
     return [(int(bounds[i]), int(bounds[i + 1])) for i in range(len(bounds) - 1)]
 
 
-def _dense_ends(q: np.ndarray, *, k: int = 3) -> tuple[float, float]:
+def _dense_ends(q: np.ndarray, *, k: int = 4) -> tuple[float, float]:
     """First and last of sorted inlier frames ``q`` that open (close) a run of ``k`` more
-    within a second: a window's line also gathers a few chance hits just past the re-used
+    within half a second: a window's line also gathers a few chance hits just past the re-used
     audio, and those must not stretch the span."""
     if len(q) <= k:
         return float(q[0]), float(q[-1])
-    dense = q[k:] - q[:-k] <= 1.0 / FRAME
+    dense = q[k:] - q[:-k] <= 0.5 / FRAME
     if not dense.any():
         return float(q[0]), float(q[-1])
     first = int(np.argmax(dense))
@@ -582,6 +583,7 @@ def match(index: Index, query: Fingerprint, *, max_false_match: float = MAX_FALS
     """
     if len(index) == 0 or len(query) == 0:
         return []
+    query = query_view(query)
     starts = _windows(query.duration) / FRAME
     width = min(WINDOW, query.duration) / FRAME
     threshold = max_false_match / len(starts)
