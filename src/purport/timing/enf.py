@@ -25,6 +25,7 @@ harmonics by their SNR):
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,22 +69,53 @@ class Trace:
         return len(self.freq)
 
 
+BLOCK = 1 << 16            # analysis-rate samples per block of work: memory stays flat
+FRAME_BLOCK = 128          # spectrum frames per block (128 x 16385 complex: 34 MB)
+
+
 def to_analysis_rate(y: np.ndarray, sr: int) -> np.ndarray:
-    """Mono float at ``SR`` (polyphase resampling)."""
-    y = np.asarray(y, dtype=np.float64)
+    """Mono float64 at ``SR`` (polyphase resampling), ``BLOCK`` output samples at a time.
+
+    The same values as one ``resample_poly`` over the whole of ``y``, without a float64
+    copy of ``y`` at its own rate (an hour at 16 kHz would be 460 MB).
+    """
     if sr == SR:
-        return y
+        return np.asarray(y, dtype=np.float64)
     g = np.gcd(int(sr), SR)
-    return signal.resample_poly(y, SR // g, int(sr) // g)
+    return resample_blocks(y, up=SR // g, down=int(sr) // g)
 
 
-def _frames(x: np.ndarray) -> np.ndarray:
+def resample_blocks(y: np.ndarray, *, up: int, down: int, block: int = BLOCK) -> np.ndarray:
+    """``signal.resample_poly(y, up, down)`` in float64, ``block`` output samples at a time.
+
+    Each block is resampled from its stretch of ``y`` plus a margin wider than the filter
+    (``resample_poly``'s is ``10 * max(up, down)`` input samples either side), starting
+    on a multiple of ``down`` so that its outputs fall on the whole signal's grid.
+    """
+    n = len(y)
+    n_out = -(-n * up // down)
+    out = np.empty(n_out, dtype=np.float64)
+    margin = down * (10 * max(up, down) // up // down + 2)
+    step = block * down  # input samples per block: ``block * up`` outputs
+    for a in range(0, n, step):
+        s, e = max(0, a - margin), min(n, a + step + margin)
+        part = signal.resample_poly(np.asarray(y[s:e], dtype=np.float64), up, down)
+        k0, k1 = a * up // down, min(n_out, (a + step) * up // down)
+        skip = k0 - s * up // down
+        out[k0:k1] = part[skip:skip + k1 - k0]
+    return out
+
+
+def _frame_blocks(x: np.ndarray) -> Iterator[np.ndarray]:
+    """Hann-tapered ``WINDOW``-s frames every ``HOP`` s, ``FRAME_BLOCK`` frames at a time."""
     n = int(WINDOW * SR)
     if len(x) < n:
-        return np.zeros((0, n))
+        return
     hop = int(HOP * SR)
-    frames = np.lib.stride_tricks.sliding_window_view(x, n)[::hop]
-    return frames * signal.get_window("hann", n)
+    frames = np.lib.stride_tricks.sliding_window_view(x, n)[::hop]  # a view: no copy
+    taper = signal.get_window("hann", n)
+    for i in range(0, len(frames), FRAME_BLOCK):
+        yield frames[i:i + FRAME_BLOCK] * taper
 
 
 def _harmonic_track(spec_db: np.ndarray, freqs: np.ndarray, centre: float, half: float):
@@ -112,24 +144,59 @@ def extract(y: np.ndarray, *, sr: int, nominal: int | None = None,
     """The ENF trace of a recording; ``nominal`` 50 or 60, or None to find it.
 
     ``source_sr``: the original file's rate when ``y`` was resampled on decoding, so that
-    harmonics above the source's own band are not searched.
+    harmonics above the source's own band are not searched. Spectra are computed
+    ``FRAME_BLOCK`` frames at a time and only the bins near the harmonics are kept, so
+    memory does not grow with the recording beyond its samples at ``SR``.
     """
     x = to_analysis_rate(y, sr)
     top = min(SR, sr, source_sr or sr) / 2 * 0.95
-    frames = _frames(x)
-    freqs = fft.rfftfreq(N_FFT, 1 / SR)
-    if len(frames) == 0:
+    if len(x) < int(WINDOW * SR):
         return Trace(np.zeros(0), np.zeros(0), np.zeros(0), nominal or 50, (), {}, np.inf,
                      False)
-    spec_db = 10 * np.log10(np.abs(fft.rfft(frames, n=N_FFT, axis=1)) ** 2 + 1e-20)
     candidates = [nominal] if nominal else [50, 60]
+    tracks = harmonic_tracks(x, candidates, top)
     best = None
     for nom in candidates:
-        trace = _combine(spec_db, freqs, nom, top)
+        trace = _combine(tracks[nom], nom)
         key = (trace.present, -trace.roughness if np.isfinite(trace.roughness) else -np.inf)
         if best is None or key > best[0]:
             best = (key, trace)
     return best[1]
+
+
+def _bands(nominal: int, top: float) -> list[tuple[int, slice]]:
+    """(harmonic, bins of its wide band) of the harmonics below ``top``: the only bins used."""
+    freqs = fft.rfftfreq(N_FFT, 1 / SR)
+    out = []
+    for h in HARMONICS[nominal]:
+        if h * nominal + 4 * h * SEARCH >= top:
+            continue
+        centre, half = h * nominal, h * SEARCH  # as _harmonic_track selects its wide band
+        wide = np.flatnonzero((freqs >= centre - 4 * half) & (freqs <= centre + 4 * half))
+        out.append((h, slice(int(wide[0]), int(wide[-1]) + 1)))
+    return out
+
+
+def harmonic_tracks(x: np.ndarray, nominals: list[int], top: float
+                    ) -> dict[int, dict[int, tuple[np.ndarray, np.ndarray]]]:
+    """Per nominal and harmonic, the peak frequency (Hz) and SNR (dB) in every frame of
+    ``x`` (at ``SR``): ``{nominal: {h: (freq, snr_db)}}``, each array one value per frame.
+
+    Frame by frame the same as one spectrogram of the whole recording; computed a block
+    of frames at a time, keeping the log power of the harmonics' bands only.
+    """
+    freqs = fft.rfftfreq(N_FFT, 1 / SR)
+    bands = {nom: _bands(nom, top) for nom in nominals}
+    parts: dict[int, dict[int, list]] = {nom: {h: [] for h, _ in b} for nom, b in bands.items()}
+    for frames in _frame_blocks(x):
+        spec = fft.rfft(frames, n=N_FFT, axis=1)
+        for nom, band_list in bands.items():
+            for h, sl in band_list:
+                spec_db = 10 * np.log10(np.abs(spec[:, sl]) ** 2 + 1e-20)
+                parts[nom][h].append(_harmonic_track(spec_db, freqs[sl], h * nom, h * SEARCH))
+    empty = (np.zeros(0), np.zeros(0))
+    return {nom: {h: tuple(np.concatenate(c) for c in zip(*p, strict=True)) if p else empty
+                  for h, p in per.items()} for nom, per in parts.items()}
 
 
 def _weighted_median(f: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -156,19 +223,12 @@ def _median3(x: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(x), np.nan, out)
 
 
-def _combine(spec_db: np.ndarray, freqs: np.ndarray, nominal: int, top: float) -> Trace:
+def _combine(tracks: dict[int, tuple[np.ndarray, np.ndarray]], nominal: int) -> Trace:
     """SNR-weighted combination of the harmonics' frequency estimates (divided by order)."""
-    tracks, snrs, used, per_harmonic = [], [], [], {}
-    for h in HARMONICS[nominal]:
-        if h * nominal + 4 * h * SEARCH >= top:
-            continue
-        f, snr = _harmonic_track(spec_db, freqs, h * nominal, h * SEARCH)
-        tracks.append(f / h)
-        snrs.append(snr)
-        used.append(h)
-        per_harmonic[h] = round(float(np.median(snr)), 2)
-    f = np.stack(tracks)
-    snr = np.stack(snrs)
+    f = np.stack([tracks[h][0] / h for h in tracks])
+    snr = np.stack([tracks[h][1] for h in tracks])
+    used = list(tracks)
+    per_harmonic = {h: round(float(np.median(tracks[h][1])), 2) for h in tracks}
     # the largest of a band's bins stands NOISE_PEAK_DB over the band's median even in pure
     # noise: only the excess over that counts as hum
     w = np.clip(10 ** ((snr - NOISE_PEAK_DB) / 10) - 1, 0, None)
@@ -252,19 +312,43 @@ def discontinuities(y: np.ndarray, *, sr: int, trace: Trace) -> list[Discontinui
     return _merge(sorted(found, key=lambda d: d.time))
 
 
-def _phase_steps(x: np.ndarray, trace: Trace, h: int) -> list[tuple[float, float, float]]:
-    """(time, step in radians, significance) of phase steps of harmonic ``h``."""
+PHASE_BLOCK = 128_000    # samples (at SR) demodulated at a time: a multiple of 20 ms
+PHASE_MARGIN = 8_000     # samples either side of a block, filtered with it and dropped
+
+
+def demodulated(x: np.ndarray, trace: Trace, h: int) -> np.ndarray:
+    """Harmonic ``h`` of ``x`` (at ``SR``) as a complex value per 20 ms: band-passed,
+    analytic, turned back by the phase the trace's frequency predicts, and averaged.
+
+    Worked in blocks of ``PHASE_BLOCK`` samples, each filtered (forward and backward) and
+    Hilbert-transformed with ``PHASE_MARGIN`` samples either side that are then dropped:
+    the filter's response and the transform's edge effects have died away by then, so the
+    values match one pass over the whole recording to about 1e-4 of their size, with
+    memory bounded by the block.
+    """
     centre = h * trace.nominal
     sos = signal.butter(4, [centre - 1.5 * h, centre + 1.5 * h], btype="bandpass", fs=SR,
                         output="sos")
-    analytic = signal.hilbert(signal.sosfiltfilt(sos, x))
-    t = np.arange(len(x)) / SR
-    f = np.interp(t, trace.t, np.nan_to_num(trace.freq, nan=float(np.nanmedian(trace.freq))))
-    expected = 2 * np.pi * h * np.cumsum(f) / SR
-    # demodulate and average the complex values over 20 ms before taking the angle
+    freq = np.nan_to_num(trace.freq, nan=float(np.nanmedian(trace.freq)))
     step = int(0.02 * SR)
-    z = analytic * np.exp(-1j * expected)
-    z = z[: len(z) // step * step].reshape(-1, step).mean(axis=1)
+    n = len(x) // step * step
+    out, phase = [], 0.0
+    for a in range(0, n, PHASE_BLOCK):
+        b = min(n, a + PHASE_BLOCK)
+        s, e = max(0, a - PHASE_MARGIN), min(len(x), b + PHASE_MARGIN)
+        analytic = signal.hilbert(signal.sosfiltfilt(sos, x[s:e]))[a - s:b - s]
+        f = np.interp(np.arange(a, b) / SR, trace.t, freq)
+        expected = phase + 2 * np.pi * h * np.cumsum(f) / SR
+        phase = float(np.mod(expected[-1], 2 * np.pi))
+        z = analytic * np.exp(-1j * expected)
+        out.append(z.reshape(-1, step).mean(axis=1))
+    return np.concatenate(out) if out else np.zeros(0, complex)
+
+
+def _phase_steps(x: np.ndarray, trace: Trace, h: int) -> list[tuple[float, float, float]]:
+    """(time, step in radians, significance) of phase steps of harmonic ``h``."""
+    # demodulate and average the complex values over 20 ms before taking the angle
+    z = demodulated(x, trace, h)
     # blocks where the band is much louder or quieter than usual hold speech, not hum
     amp = np.abs(z)
     clean = (amp > 0.6 * np.median(amp)) & (amp < 1.6 * np.median(amp))

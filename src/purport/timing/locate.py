@@ -1,9 +1,10 @@
 """Place an ENF trace in a grid log: weighted normalised correlation at every lag, by FFT.
 
 For each lag the trace and the log segment under it are mean-removed and correlated,
-weighted by the trace's per-second SNR and skipping the log's gaps; all lags at once
-with seven FFT correlations (O(N log N) for a month of 1 Hz values). The best lag is
-refined to a fraction of a second by a parabola through its neighbours. How unusual the
+weighted by the trace's per-second SNR and skipping the log's gaps; all lags by six FFT
+correlations, ``LAG_BLOCK`` lags at a time (O(N log N) for a month of 1 Hz values, and
+memory that does not grow with the log beyond the scores). The best lag is refined to a
+fraction of a second by a parabola through its neighbours. How unusual the
 best score is comes from the scores at all the other lags (Fisher-z, standardised), by
 block maxima: the log's lags are cut into blocks of ``BLOCK`` s, a Gumbel distribution is
 fitted to the blocks' best scores, and the false-match probability is the chance that the
@@ -32,6 +33,7 @@ MIN_OVERLAP = 0.8     # share of the trace's weight that must fall on logged sec
 EXCLUSION = 30        # seconds around the best lag left out of the null distribution
 BLOCK = 600           # lags (s) per block for the block-maximum (Gumbel) null
 MIN_BLOCKS = 10       # fewer blocks: normal fit to all lags, independent lags counted
+LAG_BLOCK = 1 << 18   # lags correlated per FFT (3 days of log): memory independent of the log
 
 
 @dataclass(frozen=True)
@@ -53,18 +55,13 @@ class Location:
     searched: dict[str, Any] = field(default_factory=dict)
 
 
-def _xcorr(a: np.ndarray, b: np.ndarray, n_lags: int) -> np.ndarray:
-    """c[k] = sum_i a[i] * b[i + k] for k in 0..n_lags-1."""
-    size = fft.next_fast_len(len(a) + len(b))
-    spec = np.conj(fft.rfft(a, size)) * fft.rfft(b, size)
-    return fft.irfft(spec, size)[:n_lags]
-
-
 def correlate(trace: np.ndarray, weights: np.ndarray, log: np.ndarray) -> np.ndarray:
     """Weighted, mean-removed correlation of ``trace`` with every segment of ``log``.
 
     NaN in the trace (or zero weight) and NaN in the log are skipped; lags whose overlap
-    carries less than ``MIN_OVERLAP`` of the trace's weight get NaN.
+    carries less than ``MIN_OVERLAP`` of the trace's weight get NaN. Lags are worked
+    ``LAG_BLOCK`` at a time (each block's stretch of log by FFT), so memory beyond the
+    result stays the same for a day's log or a year's.
     """
     n, m = len(trace), len(log)
     if m < n:
@@ -73,22 +70,32 @@ def correlate(trace: np.ndarray, weights: np.ndarray, log: np.ndarray) -> np.nda
     w = np.where(np.isfinite(trace), weights, 0.0)
     x = np.where(w > 0, trace, 0.0)
     x = x - (w * x).sum() / max(w.sum(), 1e-12)  # centring first keeps the sums well scaled
-    mask = np.isfinite(log).astype(np.float64)
-    r = np.where(mask > 0, log, 0.0)
-    r = np.where(mask > 0, r - np.nanmean(log), 0.0)
+    log_mean = np.nanmean(log)
     lags = m - n + 1
-    a = _xcorr(w, mask, lags)
-    bx = _xcorr(w * x, mask, lags)
-    bxx = _xcorr(w * x * x, mask, lags)
-    br = _xcorr(w, r, lags)
-    brr = _xcorr(w, r * r, lags)
-    bxr = _xcorr(w * x, r, lags)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cov = bxr - bx * br / a
-        vx = bxx - bx * bx / a
-        vr = brr - br * br / a
-        c = cov / np.sqrt(vx * vr)
-    c[a < MIN_OVERLAP * w.sum()] = np.nan
+    block = min(LAG_BLOCK, lags)
+    size = fft.next_fast_len(block + n - 1)  # no circular wrap within a block's lags
+    w_spec, wx_spec, wxx_spec = (np.conj(fft.rfft(v, size)) for v in (w, w * x, w * x * x))
+    c = np.empty(lags)
+    for k0 in range(0, lags, block):
+        k1 = min(lags, k0 + block)
+        seg = log[k0:k1 + n - 1]
+        mask = np.isfinite(seg)
+        r = np.where(mask, seg - log_mean, 0.0)
+        mask_spec, r_spec, rr_spec = (fft.rfft(v, size)
+                                      for v in (mask.astype(np.float64), r, r * r))
+
+        def xc(short_spec: np.ndarray, long_spec: np.ndarray, k: int = k1 - k0) -> np.ndarray:
+            return fft.irfft(short_spec * long_spec, size)[:k]
+
+        a, bx, bxx = xc(w_spec, mask_spec), xc(wx_spec, mask_spec), xc(wxx_spec, mask_spec)
+        br, brr, bxr = xc(w_spec, r_spec), xc(w_spec, rr_spec), xc(wx_spec, r_spec)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cov = bxr - bx * br / a
+            vx = bxx - bx * bx / a
+            vr = brr - br * br / a
+            part = cov / np.sqrt(vx * vr)
+        part[a < MIN_OVERLAP * w.sum()] = np.nan
+        c[k0:k1] = part
     return np.clip(c, -1, 1)
 
 
@@ -124,15 +131,15 @@ def locate(trace: Trace, log: GridLog, *, n_alternatives: int = 3) -> Location:
     t0 = float(trace.t[0]) if len(trace.t) else 0.0
     offset = k + frac + 0.5 - t0  # log second k holds the window centred t0 s in
     alternatives = []
-    order = np.argsort(-np.nan_to_num(c, nan=-2))
-    taken = [k]
-    for j in order:
-        if len(alternatives) >= n_alternatives or not np.isfinite(c[j]):
+    # the best lags in turn, each more than EXCLUSION s from those taken (no full sort)
+    left = np.where(np.isfinite(c), c, -np.inf)
+    left[max(0, k - EXCLUSION):k + EXCLUSION + 1] = -np.inf
+    while len(alternatives) < n_alternatives:
+        j = int(np.argmax(left))
+        if not np.isfinite(left[j]):
             break
-        if all(abs(int(j) - t) > EXCLUSION for t in taken):
-            taken.append(int(j))
-            alternatives.append(_placement(log, j + 0.5 - t0,
-                                           c[j], (z[j] - mu) / sd))
+        left[max(0, j - EXCLUSION):j + EXCLUSION + 1] = -np.inf
+        alternatives.append(_placement(log, j + 0.5 - t0, c[j], (z[j] - mu) / sd))
     confidence = z_best - (alternatives[0].z if alternatives else 0.0)
     return Location(best=_placement(log, offset, c[k], z_best), confidence=round(confidence, 2),
                     false_match_probability=fmp, alternatives=alternatives, searched=searched)

@@ -13,6 +13,7 @@ import importlib
 import math
 import os
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol, runtime_checkable
@@ -27,6 +28,10 @@ VAD_FRAME = 0.03            # seconds per VAD decision (webrtcvad takes 10, 20 o
 WINDOW = 3.0                # seconds of speech per window embedding
 HOP = 1.5                   # seconds between window starts
 MIN_WINDOW_SPEECH = 1.5     # seconds of speech a window needs to be embedded
+BLOCK_FRAMES = 2000         # VAD frames (60 s) per block of level, VAD and quality work
+PARTIAL_BATCH = 32          # GE2E partials per forward pass (the fastest size on one core)
+PARTIAL_RATE = 1.3          # GE2E partials per second of speech (1.6 s each; Resemblyzer's)
+PARTIAL_MIN_COVERAGE = 0.75
 
 
 @runtime_checkable
@@ -54,24 +59,58 @@ class ResemblyzerEncoder:
             warnings.simplefilter("ignore")
             from resemblyzer import VoiceEncoder
 
-        torch.set_num_threads(1)  # one core: steadier and as fast for short inputs
+        # one thread: a second one gains at most 1.7x on an idle 2-core machine and makes
+        # the LSTM 3-20x slower when the other core is busy (OpenMP threads spin-wait)
+        torch.set_num_threads(1)
         self._encoder = VoiceEncoder("cpu", verbose=False)
 
     def embed(self, y: np.ndarray) -> np.ndarray:
-        e = self._encoder.embed_utterance(np.asarray(y, dtype=np.float32))
-        return (e / max(np.linalg.norm(e), 1e-9)).astype(np.float32)
+        return self.embed_partials(y)[0]
 
-    def embed_partials(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def embed_partials(self, y) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """One pass over ``y``: whole embedding, 1.6-s partial embeddings, partial centres.
 
         GE2E embeds an utterance as the mean of overlapping partials anyway; keeping
-        them gives every window's embedding without running the network again.
+        them gives every window's embedding without running the network again. The
+        same partials as Resemblyzer's ``embed_utterance``, computed ``PARTIAL_BATCH`` at a
+        time from their own stretch of mel frames: memory does not grow with ``y``
+        (an ndarray, or anything with ``len()`` and slicing, such as :class:`Speech`).
         """
-        e, partials, slices = self._encoder.embed_utterance(
-            np.asarray(y, dtype=np.float32), return_partials=True)
-        centres = np.array([(sl.start + min(sl.stop, len(y))) / 2 for sl in slices])
+        import torch
+
+        n = len(y)
+        wav_slices, mel_slices = self._encoder.compute_partial_slices(
+            n, PARTIAL_RATE, PARTIAL_MIN_COVERAGE)
+        length = max(n, wav_slices[-1].stop)  # Resemblyzer pads y with zeros to here
+        parts = []
+        for i in range(0, len(mel_slices), PARTIAL_BATCH):
+            batch = mel_slices[i:i + PARTIAL_BATCH]
+            j0, mel = _mel_frames(y, batch[0].start, batch[-1].stop, length)
+            mels = np.stack([mel[sl.start - j0:sl.stop - j0] for sl in batch])
+            with torch.no_grad():
+                parts.append(self._encoder(torch.from_numpy(mels)).numpy())
+        partials = np.concatenate(parts)
+        e = partials.mean(axis=0)
+        e = e / np.linalg.norm(e, 2)
+        centres = np.array([(sl.start + min(sl.stop, n)) / 2 for sl in wav_slices])
         return ((e / max(np.linalg.norm(e), 1e-9)).astype(np.float32),
                 np.asarray(partials, dtype=np.float32), centres)
+
+
+def _mel_frames(y, j0: int, j1: int, length: int) -> tuple[int, np.ndarray]:
+    """Resemblyzer's mel frames ``j0`` to ``j1 - 1`` of ``y`` zero-padded to ``length``
+    samples, from that stretch and two frames either side only: (first frame's index,
+    frames x mel channels). The frames are those of the whole signal's spectrogram
+    (centred frames; the context is wider than half an FFT window)."""
+    from resemblyzer import audio, hparams
+
+    hop = int(hparams.sampling_rate * hparams.mel_window_step / 1000)
+    s, e = max(0, (j0 - 2) * hop), min(length, (j1 + 2) * hop)
+    seg = np.zeros(e - s, np.float32)
+    if min(e, len(y)) > s:
+        seg[: min(e, len(y)) - s] = y[s:min(e, len(y))]
+    first = s // hop
+    return first, audio.wav_to_mel_spectrogram(seg)[: j1 - first]
 
 
 @lru_cache(maxsize=4)
@@ -94,8 +133,10 @@ def load_encoder(spec: str | None = None) -> Encoder:
     return encoder
 
 
-def speech_mask(y: np.ndarray, *, sr: int = SR, aggressiveness: int = 2) -> np.ndarray:
-    """Speech / non-speech per ``VAD_FRAME`` (WebRTC's VAD), smoothed over 90 ms."""
+def speech_mask(y: np.ndarray, *, sr: int = SR, aggressiveness: int = 2,
+                gain: float = 1.0) -> np.ndarray:
+    """Speech / non-speech per ``VAD_FRAME`` (WebRTC's VAD) of ``y * gain``, smoothed over
+    90 ms; a block of frames at a time (no 16-bit copy of the whole signal)."""
     with warnings.catch_warnings():  # webrtcvad still imports pkg_resources
         warnings.simplefilter("ignore")
         import webrtcvad
@@ -103,15 +144,55 @@ def speech_mask(y: np.ndarray, *, sr: int = SR, aggressiveness: int = 2) -> np.n
     if sr not in (8000, 16000, 32000, 48000):
         raise ParameterError(f"speech detection needs 8, 16, 32 or 48 kHz, not {sr}")
     n = int(VAD_FRAME * sr)
-    pcm = (np.clip(y, -1, 1) * 32767).astype("<i2")
-    frames = len(pcm) // n
     vad = webrtcvad.Vad(aggressiveness)
-    raw = np.array([vad.is_speech(pcm[i * n:(i + 1) * n].tobytes(), sr) for i in range(frames)],
-                   dtype=bool)
+    raw = np.zeros(len(y) // n, dtype=bool)
+    for f0, block in _frame_blocks(y, n, gain):
+        pcm = (np.clip(block, -1, 1) * 32767).astype("<i2").tobytes()
+        for i in range(len(block) // n):
+            raw[f0 + i] = vad.is_speech(pcm[2 * i * n:2 * (i + 1) * n], sr)
     if len(raw) < 3:
         return raw
     smooth = np.convolve(raw.astype(float), np.ones(3) / 3, mode="same") >= 0.5
     return smooth
+
+
+def _scaled(y: np.ndarray, gain: float) -> np.ndarray:
+    """``y * gain`` as float32 (``y`` itself when the gain is 1)."""
+    return y if gain == 1.0 else (y * np.float64(gain)).astype(np.float32)
+
+
+def _frame_blocks(y: np.ndarray, n: int, gain: float = 1.0, *, frames: int | None = None
+                  ) -> Iterator[tuple[int, np.ndarray]]:
+    """(first frame, samples) of ``y * gain`` for ``BLOCK_FRAMES`` whole ``n``-sample frames
+    at a time, up to ``frames`` frames (all whole frames by default)."""
+    total = len(y) // n if frames is None else frames
+    for f0 in range(0, total, BLOCK_FRAMES):
+        f1 = min(total, f0 + BLOCK_FRAMES)
+        yield f0, _scaled(y[f0 * n:f1 * n], gain)
+
+
+def frame_power(y: np.ndarray, n: int, *, gain: float = 1.0, frames: int | None = None
+                ) -> np.ndarray:
+    """Mean square (float64) of each whole ``n``-sample frame of ``y * gain``, in blocks."""
+    total = len(y) // n if frames is None else frames
+    out = np.empty(total, dtype=np.float64)
+    for f0, block in _frame_blocks(y, n, gain, frames=total):
+        out[f0:f0 + len(block) // n] = np.mean(
+            block.reshape(-1, n).astype(np.float64) ** 2, axis=1)
+    return out
+
+
+def _peak(y: np.ndarray, gain: float = 1.0) -> float:
+    """Largest absolute sample of ``y * gain``, a block at a time."""
+    step = BLOCK_FRAMES * 480
+    return max((float(np.max(np.abs(_scaled(y[a:a + step], gain))))
+                for a in range(0, len(y), step)), default=0.0)
+
+
+def _clipped_count(y: np.ndarray, gain: float = 1.0) -> int:
+    step = BLOCK_FRAMES * 480
+    return sum(int(np.count_nonzero(np.abs(_scaled(y[a:a + step], gain)) >= 0.99))
+               for a in range(0, len(y), step))
 
 
 @dataclass(frozen=True)
@@ -125,17 +206,17 @@ class Quality:
     warnings: list[str]
 
 
-def quality(y: np.ndarray, mask: np.ndarray, *, sr: int = SR) -> Quality:
-    """Net speech, an SNR estimate and clipping, with the warnings they call for."""
+def quality(y: np.ndarray, mask: np.ndarray, *, sr: int = SR, gain: float = 1.0) -> Quality:
+    """Net speech, an SNR estimate and clipping of ``y * gain``, with the warnings they call
+    for (computed block by block: no float64 copy of the signal)."""
     n = int(VAD_FRAME * sr)
-    frames = y[: len(mask) * n].reshape(-1, n) if len(mask) else np.zeros((0, n), np.float32)
-    power = np.mean(frames.astype(np.float64) ** 2, axis=1) if len(frames) else np.zeros(0)
+    power = frame_power(y, n, gain=gain, frames=len(mask))
     net = float(mask.sum() * VAD_FRAME)
     snr = None
     if mask.any() and (~mask).sum() >= 10:
         noise = np.percentile(power[~mask], 50) + 1e-12
         snr = float(10 * math.log10(np.mean(power[mask]) / noise + 1e-12))
-    clipped = float(np.mean(np.abs(y) >= 0.99)) if len(y) else 0.0
+    clipped = _clipped_count(y, gain) / len(y) if len(y) else 0.0
     warnings = []
     if net < 10:
         warnings.append(f"only {net:.1f} s of net speech (under 10 s): the comparison is weak; "
@@ -171,16 +252,21 @@ def normalize_level(y: np.ndarray) -> np.ndarray:
     """
     if len(y) == 0:
         return y
+    gain = level_gain(y)
+    return y if gain == 1.0 else _scaled(np.asarray(y, dtype=np.float32), gain)
+
+
+def level_gain(y: np.ndarray) -> float:
+    """The gain :func:`normalize_level` applies, from 10-ms frame powers computed a block at
+    a time (an hour at 16 kHz is never copied to float64)."""
     n = 480
-    frames = y[: len(y) // n * n].reshape(-1, n) if len(y) >= n else y[None, :]
-    power = np.mean(frames.astype(np.float64) ** 2, axis=1)
+    power = frame_power(y, n) if len(y) >= n else np.mean(np.asarray(y, np.float64) ** 2)[None]
     active = power[power > 1e-7]  # ignore digital silence (below -70 dBFS)
     if len(active) == 0:
-        return y
-    gain = 10 ** (TARGET_DBFS / 20) / np.sqrt(np.mean(active))
-    peak = float(np.max(np.abs(y)))
-    gain = min(gain, 0.99 / peak) if peak > 0 else gain
-    return (y * gain).astype(np.float32)
+        return 1.0
+    gain = float(10 ** (TARGET_DBFS / 20) / np.sqrt(np.mean(active)))
+    peak = _peak(y)
+    return min(gain, 0.99 / peak) if peak > 0 else gain
 
 
 def windows(mask: np.ndarray) -> list[tuple[float, float, np.ndarray]]:
@@ -226,14 +312,51 @@ def embed_recording(y: np.ndarray, *, sr: int, encoder: Encoder | None = None) -
         return _embed_recording(y, sr=sr, encoder=encoder or load_encoder())
 
 
+class Speech:
+    """The speech frames of ``y`` (``n`` samples each, scaled by ``gain``) end to end.
+
+    Behaves as that 1-D float32 array for ``len()``, slicing and ``np.asarray`` without
+    building it: a stretch is gathered from ``y`` when it is read, so an hour of speech
+    is not held twice.
+    """
+
+    def __init__(self, y: np.ndarray, frames: np.ndarray, n: int, gain: float = 1.0) -> None:
+        self._rows = y[: (int(frames[-1]) + 1) * n].reshape(-1, n) if len(frames) else \
+            np.zeros((0, n), np.float32)
+        self._frames, self._n, self._gain = frames, n, gain
+
+    def __len__(self) -> int:
+        return len(self._frames) * self._n
+
+    def __getitem__(self, index: slice) -> np.ndarray:
+        a, b, stride = index.indices(len(self))
+        if stride != 1:
+            raise ParameterError("speech samples are read in contiguous stretches")
+        if b <= a:
+            return np.zeros(0, np.float32)
+        f0, f1 = a // self._n, -(-b // self._n)
+        block = self._rows[self._frames[f0:f1]].reshape(-1)
+        return _scaled(block[a - f0 * self._n:b - f0 * self._n], self._gain)
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        out = self[0:len(self)]
+        return out if dtype is None else out.astype(dtype)
+
+
 def _embed_recording(y: np.ndarray, *, sr: int, encoder: Encoder) -> Embedded:
-    x = normalize_level(to_rate(y, sr, encoder.sr))
-    mask = speech_mask(normalize_level(to_rate(y, sr, SR)), sr=SR)
+    x = to_rate(y, sr, encoder.sr)  # y itself when it is float32 at the encoder's rate
+    gain = level_gain(x)
+    if encoder.sr == SR:
+        mask = speech_mask(x, sr=SR, gain=gain)
+    else:
+        at_vad_rate = to_rate(y, sr, SR)
+        mask = speech_mask(at_vad_rate, sr=SR, gain=level_gain(at_vad_rate))
+        del at_vad_rate
     n = int(VAD_FRAME * encoder.sr)
     mask = mask[: len(x) // n]
-    q = quality(x, mask, sr=encoder.sr)
-    frames = x[: len(mask) * n].reshape(-1, n)
-    speech = frames[mask].reshape(-1)
+    q = quality(x, mask, sr=encoder.sr, gain=gain)
+    speech_frames = np.flatnonzero(mask)
+    speech = Speech(x, speech_frames, n, gain)
     d = None
     times, vectors = [], []
     if len(speech) < int(0.5 * encoder.sr):
@@ -242,22 +365,22 @@ def _embed_recording(y: np.ndarray, *, sr: int, encoder: Encoder) -> Embedded:
         whole, partials, centres = encoder.embed_partials(speech)
         d = len(whole)
         # partial centres in speech time -> speech-frame positions -> windows of frames
-        centre_frame = np.floor(centres / n).astype(np.int64)
-        speech_frames = np.flatnonzero(mask)
+        centre_frame = np.floor(centres / n).astype(np.int64)  # ascending
         for start, end, chosen in windows(mask):
             lo = np.searchsorted(speech_frames, chosen[0])
             hi = np.searchsorted(speech_frames, chosen[-1], side="right")
-            inside = (centre_frame >= lo) & (centre_frame < hi)
-            if inside.any():
+            inside = slice(np.searchsorted(centre_frame, lo), np.searchsorted(centre_frame, hi))
+            if inside.stop > inside.start:
                 v = partials[inside].mean(axis=0)
                 times.append((start, end))
                 vectors.append((v / max(np.linalg.norm(v), 1e-9)).astype(np.float32))
     else:
-        whole = encoder.embed(speech)
+        whole = encoder.embed(np.asarray(speech))
         d = len(whole)
+        rows = x[: len(mask) * n].reshape(-1, n)
         for start, end, chosen in windows(mask):
             times.append((start, end))
-            vectors.append(encoder.embed(frames[chosen].reshape(-1)))
+            vectors.append(encoder.embed(_scaled(rows[chosen].reshape(-1), gain)))
     return Embedded(
         encoder=encoder.name, vector=whole,
         window_times=np.array(times, dtype=np.float64).reshape(-1, 2),
