@@ -314,24 +314,23 @@ def probe_hashes(peaks: Peaks, i: np.ndarray, j: np.ndarray,
                  k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """All hashes a query triplet may have been indexed under: (row into the triplets, hash).
 
-    A feature within its tolerance of a cell edge also probes the neighbouring cell.
+    A feature within its tolerance of a cell edge also probes the neighbouring cell (every
+    combination of such moves); a move past the outermost cell adds nothing.
     """
     values, tols = _features(peaks, i, j, k)
-    rows = np.arange(len(i))
-    cells = np.stack([np.floor(v) for v in values], axis=1).astype(np.int64)
-    fracs = np.stack([v - np.floor(v) for v in values], axis=1)
-    tol = np.stack([np.broadcast_to(t, len(i)) for t in tols], axis=1)
-    for axis in range(cells.shape[1]):
-        step = np.where(fracs[:, axis] < tol[:, axis], -1,
-                        np.where(fracs[:, axis] > 1 - tol[:, axis], 1, 0))
-        near = np.flatnonzero(step)
-        moved = cells[near].copy()
-        moved[:, axis] += step[near]
-        cells = np.concatenate([cells, moved])
+    raw = [np.floor(v).astype(np.int64) for v in values]
+    rows, h = np.arange(len(i)), _pack(raw).astype(np.int64)
+    weight = 1
+    for axis in reversed(range(len(values))):  # _pack's last feature is its lowest digit
+        frac = values[axis] - np.floor(values[axis])
+        step = np.where(frac < tols[axis], -1, np.where(frac > 1 - tols[axis], 1, 0))
+        top = _LEVELS[axis] - 1
+        delta = np.clip(raw[axis] + step, 0, top) - np.clip(raw[axis], 0, top)
+        near = np.flatnonzero(delta[rows])
         rows = np.concatenate([rows, rows[near]])
-        fracs = np.concatenate([fracs, fracs[near]])
-        tol = np.concatenate([tol, tol[near]])
-    return rows, _pack([cells[:, c] for c in range(cells.shape[1])])
+        h = np.concatenate([h, h[near] + delta[rows[near]] * weight])
+        weight *= _LEVELS[axis]
+    return rows, h.astype(np.uint32)
 
 
 def to_analysis_rate(y: np.ndarray, sr: int) -> np.ndarray:
