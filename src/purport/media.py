@@ -125,6 +125,10 @@ def probe(
     return info
 
 
+#: seconds of audio handed to FFmpeg's resampler at once (memory stays flat on long audio)
+RESAMPLE_BLOCK = 30
+
+
 def resample(y: np.ndarray, *, orig_sr: int, target_sr: int) -> np.ndarray:
     """Resample mono float32 `y` from `orig_sr` to `target_sr` with FFmpeg's swresample."""
     _check_rate(orig_sr, "orig_sr")
@@ -135,13 +139,18 @@ def resample(y: np.ndarray, *, orig_sr: int, target_sr: int) -> np.ndarray:
     y = np.ascontiguousarray(y, dtype=np.float32)
     if orig_sr == target_sr or y.size == 0:
         return y.copy()
-    frame = av.AudioFrame.from_ndarray(y[np.newaxis, :], format="flt", layout="mono")
-    frame.sample_rate = orig_sr
-    frame.pts = 0
-    frame.time_base = Fraction(1, orig_sr)
     resampler = av.AudioResampler(format="flt", layout="mono", rate=target_sr)
-    out = resampler.resample(frame) + resampler.resample(None)
-    return _concat([f.to_ndarray().reshape(-1) for f in out if f is not None])
+    out: list[np.ndarray] = []
+    step = RESAMPLE_BLOCK * orig_sr  # a block at a time: the resampler keeps its state
+    for start in range(0, len(y), step):
+        frame = av.AudioFrame.from_ndarray(y[np.newaxis, start:start + step], format="flt",
+                                           layout="mono")
+        frame.sample_rate = orig_sr
+        frame.pts = start
+        frame.time_base = Fraction(1, orig_sr)
+        out += [f.to_ndarray().reshape(-1) for f in resampler.resample(frame) if f is not None]
+    out += [f.to_ndarray().reshape(-1) for f in resampler.resample(None) if f is not None]
+    return _concat(out)
 
 
 # --- checks -------------------------------------------------------------------------------
