@@ -354,7 +354,9 @@ class _MonoSink:
         resampler = self._resampler
         if resampler is None or key != self._key:
             self.flush()
-            resampler = av.AudioResampler(format="flt", layout=frame.layout, rate=self.sr)
+            # output in large frames: one array per 16384 samples, not per codec frame
+            resampler = av.AudioResampler(format="flt", layout=frame.layout, rate=self.sr,
+                                          frame_size=16384)
             self._resampler, self._key = resampler, key
         self._keep(resampler.resample(frame))
 
