@@ -4,7 +4,10 @@ Every degradation returns ``(y, sr)`` (the rate may change: the phone band comes
 8 kHz) and is registered in :data:`DEGRADATIONS` with its true parameters:
 
 * ``time_factor``  = query duration / reference duration (speed +5 % -> 1/1.05 = 0.952),
-* ``pitch_factor`` = query pitch / reference pitch (speed +5 % -> 1.05).
+* ``pitch_factor`` = query pitch / reference pitch (speed +5 % -> 1.05),
+* ``talkers``      = other speech clips it mixes in (babble; the benchmark supplies them),
+* ``removed``      = a function of the clean cut giving the seconds the degradation cuts
+  off its start and end (silence trimming), so that the truth can follow.
 
 Codec round trips go through PyAV (``libmp3lame``, ``libopus``); tempo-only and pitch-only
 changes through ``sox`` (``tempo -s``, ``pitch``); filters and resampling through scipy.
@@ -24,6 +27,8 @@ import numpy as np
 from scipy import signal
 
 Audio = tuple[np.ndarray, int]
+BABBLE_TALKERS = 4
+"""Other voices mixed into a babble background."""
 
 
 # --- helpers -----------------------------------------------------------------------------
@@ -99,6 +104,14 @@ def music(n: int, sr: int, rng: np.random.Generator) -> np.ndarray:
 def overlay_music(y: np.ndarray, sr: int, rel_db: float, rng: np.random.Generator) -> Audio:
     """Mix generated music `rel_db` dB relative to the speech power (0 = as loud)."""
     return peak_guard(y + scale_to(music(len(y), sr, rng), y, rel_db)), sr
+
+
+def overlay_babble(y: np.ndarray, sr: int, rel_db: float, *talkers: np.ndarray) -> Audio:
+    """Mix other speech (each clip at equal power, summed) `rel_db` dB relative to `y`."""
+    crowd = np.zeros(len(y))
+    for clip in talkers:
+        crowd += scale_to(fit_length(np.asarray(clip, np.float64), len(y)), y, 0.0)
+    return peak_guard(y + scale_to(crowd, y, rel_db)), sr
 
 
 def overlay_tone(y: np.ndarray, sr: int, rel_db: float, freq: float = 1000.0) -> Audio:
@@ -195,6 +208,55 @@ def reverb(y: np.ndarray, sr: int, reverberance: float = 50.0) -> Audio:
     return peak_guard(fit_length(sox(y, sr, "reverb", f"{reverberance:g}"), len(y))), sr
 
 
+# --- silence trimming --------------------------------------------------------------------
+
+SILENCE_DB = -40.0
+"""A 10-ms frame this far below the clip's loudest frame is silence (the trimmers' floor)."""
+MAX_PAUSE = 0.3
+KEPT_PAUSE = 0.1
+
+
+def silent(y: np.ndarray, sr: int) -> np.ndarray:
+    """Per 10-ms frame: True where it is ``SILENCE_DB`` below the loudest frame."""
+    frame = sr // 100
+    n = len(y) // frame
+    p = np.mean(np.square(y[:n * frame].reshape(n, frame), dtype=np.float64), axis=1)
+    return p < max(float(p.max()) if n else 0.0, 1e-20) * 10 ** (SILENCE_DB / 10)
+
+
+def silent_ends(y: np.ndarray, sr: int) -> tuple[float, float]:
+    """Seconds of silence at the start and at the end of `y` (0, 0 when all of it is)."""
+    quiet = silent(y, sr)
+    if quiet.all():
+        return 0.0, 0.0
+    frame = sr // 100
+    first = int(np.argmax(~quiet))
+    last = len(quiet) - int(np.argmax(~quiet[::-1]))
+    return first * frame / sr, (len(y) - last * frame) / sr
+
+
+def trim_ends(y: np.ndarray, sr: int) -> Audio:
+    """Leading and trailing silence removed (what an editor's "trim silence" does)."""
+    lead, trail = silent_ends(y, sr)
+    return y[int(round(lead * sr)):len(y) - int(round(trail * sr))], sr
+
+
+def shorten_pauses(y: np.ndarray, sr: int) -> Audio:
+    """Ends trimmed and every pause over ``MAX_PAUSE`` s cut to ``KEPT_PAUSE`` s (the middle
+    removed), as sox ``silence -l ... -1 0.3`` does (its threshold absolute, this one
+    relative to the clip's loudest frame): a non-linear time edit."""
+    y, sr = trim_ends(y, sr)
+    frame = sr // 100
+    quiet = silent(y, sr)
+    edges = np.flatnonzero(np.diff(np.r_[0, quiet.view(np.int8), 0])).reshape(-1, 2)
+    keep = np.ones(len(y), dtype=bool)
+    half = int(KEPT_PAUSE * sr) // 2
+    for a, b in edges * frame:
+        if b - a > MAX_PAUSE * sr:
+            keep[a + half:b - half] = False
+    return y[keep], sr
+
+
 def splice(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Clip `a` followed directly by clip `b` (a compilation edit)."""
     return np.concatenate([a, b]).astype(np.float32)
@@ -207,16 +269,21 @@ def splice(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 class Degradation:
     """A named degradation with its true time and pitch factors.
 
-    ``apply(y, sr, rng)`` returns ``(y, sr)``. ``splice`` is the one degradation that takes
-    two sources and ``embed`` the one that wraps new speech around the archive part; the
-    benchmark builds both itself (their ``apply`` is the identity).
+    ``apply(y, sr, rng, *talkers)`` returns ``(y, sr)``; ``talkers`` (babble) are
+    ``talkers`` clips of other speech as long as `y`, which the benchmark cuts from the
+    negative recordings. ``removed(y, sr)``, where set, gives the seconds cut off the start
+    and end of the clean cut. ``splice`` is the one degradation that takes two sources
+    and ``embed`` the one that wraps new speech around the archive part; the benchmark
+    builds both itself (their ``apply`` is the identity).
     """
 
     name: str
     family: str
-    apply: Callable[[np.ndarray, int, np.random.Generator], Audio]
+    apply: Callable[..., Audio]
     time_factor: float = 1.0
     pitch_factor: float = 1.0
+    talkers: int = 0
+    removed: Callable[[np.ndarray, int], tuple[float, float]] | None = None
 
 
 def _registry() -> dict[str, Degradation]:
@@ -233,10 +300,13 @@ def _registry() -> dict[str, Degradation]:
         Degradation("phone-8k", "channel", lambda y, sr, rng: phone(y, sr)),
         Degradation("reverb-room", "channel", lambda y, sr, rng: reverb(y, sr)),
         Degradation("tone-1k-6dB", "overlay", lambda y, sr, rng: overlay_tone(y, sr, -6.0)),
-        Degradation("music-6dB", "overlay", lambda y, sr, rng: overlay_music(y, sr, -6.0, rng)),
+        Degradation("music-5dB", "overlay", lambda y, sr, rng: overlay_music(y, sr, -5.0, rng)),
         Degradation("music-0dB", "overlay", lambda y, sr, rng: overlay_music(y, sr, 0.0, rng)),
     ]
-    for pct in (2, -2, 5, -5, 10, -10):
+    for snr in (5, 0):
+        d.append(Degradation(f"babble-{snr}dB", "babble", talkers=BABBLE_TALKERS,
+                             apply=lambda y, sr, rng, *t, s=snr: overlay_babble(y, sr, -s, *t)))
+    for pct in (2, -2, 3, -3, 5, -5, 10, -10):
         f = 1 + pct / 100
         d.append(Degradation(f"speed{pct:+d}%", "speed", lambda y, sr, rng, f=f: speed(y, sr, f),
                              time_factor=1 / f, pitch_factor=f))
@@ -248,6 +318,10 @@ def _registry() -> dict[str, Degradation]:
                              pitch_factor=f))
     d.append(Degradation("combo-speed+3%-pink10-opus", "combo", _combo,
                          time_factor=1 / 1.03, pitch_factor=1.03))
+    d.append(Degradation("trim-ends", "trim", lambda y, sr, rng: trim_ends(y, sr),
+                         removed=silent_ends))
+    d.append(Degradation("pauses-short", "edit", lambda y, sr, rng: shorten_pauses(y, sr),
+                         removed=silent_ends))
     d.append(Degradation("splice", "splice", lambda y, sr, rng: (y, sr)))
     d.append(Degradation("embed", "splice", lambda y, sr, rng: (y, sr)))
     return {x.name: x for x in d}

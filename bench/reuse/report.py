@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
+import sweep
 import targets
 
 HERE = Path(__file__).resolve().parent
@@ -161,7 +162,9 @@ def summary(results: dict) -> str:
             f"fpcalc's recall over all positive cells is "
             f"{pct(ov.get('fpcalc-cal', {}).get('recall'))} % (column 'fpcalc-cal' in "
             "results.json).")
+    recipe = results.get("recipe") or {"name": "base", "summary": "the original corpus"}
     extra += [
+        f"- recipe `{recipe['name']}`: {recipe['summary']}.",
         f"- purport index: {purport_ing.get('hashes', '-')} hashes, "
         f"{num(purport_ing.get('nbytes', math.nan) / 1e6, '.1f')} MB in memory; RSS grew "
         f"{num(purport_ing.get('rss_increase_mb'), '.0f')} MB while fingerprinting and "
@@ -179,12 +182,21 @@ def summary(results: dict) -> str:
         + ("cut afresh for every degradation (every negative query is another cut)."
            if c.get("fresh_negatives") else "the same cuts under every degradation."),
         f"- machine: {mach['nproc']} CPUs, {mach['cpu']}, {mach['mem_gb']} GB; Python "
-        f"{mach['python']}, numpy {mach['numpy']}; git {mach['git']}"
-        f"{' (src/purport/reuse modified)' if mach['reuse_src_dirty'] else ''}.",
+        f"{mach['python']}, numpy {mach['numpy']}; checkout at git {mach['git']}"
+        f"{' (src/purport/reuse modified)' if mach['reuse_src_dirty'] else ''} at the start"
+        f"{measured_code(mach)}.",
         f"- date: {results['date']}; wall time {results['wall_s'] / 60:.1f} min.",
         f"- command: `{results['command']}`",
     ]
     return "\n".join(lines + extra)
+
+
+def measured_code(mach: dict) -> str:
+    """', reuse sources <path> <hash>' (and a warning if they changed during the run)."""
+    if "reuse_src_hash" not in mach:
+        return ""
+    changed = " (CHANGED during the run)" if mach.get("reuse_src_changed_during_run") else ""
+    return f", reuse sources {mach['reuse_src']} {mach['reuse_src_hash']}{changed}"
 
 
 def _sources(by: dict) -> str:
@@ -232,7 +244,7 @@ def _calibration_reading(cal: dict) -> str:
             f"{n} queries): the estimate errs on the side of over-stating the probability.")
 
 
-def sweep(results: dict) -> str:
+def level_sweep(results: dict) -> str:
     """Recall and false positives over the positive / negative queries at other levels."""
     rows = results.get("fmp_sweep")
     if not rows:
@@ -296,6 +308,18 @@ def scale_text(scale: dict | None) -> str:
             f"{scale['found']}/{scale['queries']} found.")
 
 
+def _sweep_intro(swept: dict | None) -> str:
+    """What the sweep table shows."""
+    if not swept:
+        return ""
+    return (f"Clean cuts every {swept['step']:g} s over every indexed recording; *placed*: "
+            f"top match the right recording with its reference start within "
+            f"{targets.LOCALISATION_S} s; *boundary*: the right alignment, but the span starts "
+            "elsewhere; *wrong*: another recording or alignment on top; *none*: no match (in "
+            "brackets: how many had the truth among the candidates the significance level "
+            f"rejected). Target: all placed. {swept['wall_s'] / 60:.1f} min.")
+
+
 def markdown(results: dict, scale: dict | None = None) -> str:
     """The whole results.md (`scale`: scale.py's 100-hour figures, if measured)."""
     return "\n\n".join([
@@ -319,7 +343,11 @@ def markdown(results: dict, scale: dict | None = None) -> str:
         latency_table(results),
         "## purport false-match probability on negatives",
         calibration(results),
-        sweep(results),
+        level_sweep(results),
+        "## Whole-recording sweep (clean cuts)",
+        _sweep_intro(results.get("sweep")),
+        sweep.table(results.get("sweep")),
+        sweep.failures(results.get("sweep")),
         "## purport failures (first few per degradation)",
         failures(results),
         "## Latency at 100 hours",
@@ -336,7 +364,7 @@ def main(argv: list[str] | None = None) -> None:
     import scoring
 
     ap = argparse.ArgumentParser(description=main.__doc__)
-    ap.add_argument("results", nargs="?", type=Path, default=HERE / "results.json")
+    ap.add_argument("results", type=Path, help="a run's results.json (runs/<name>/...)")
     args = ap.parse_args(argv)
     results = json.loads(args.results.read_text())
     results.setdefault("fmp_sweep", scoring.fmp_sweep(results["records"]))

@@ -1,9 +1,10 @@
 """The reuse benchmark: index a speech corpus, query degraded cuts, score purport and fpcalc.
 
     .venv/bin/python bench/reuse/run.py --hours 1 --queries-per-cell 5          # smoke
-    .venv/bin/python bench/reuse/run.py --hours 20 --queries-per-cell 30        # full
+    .venv/bin/python bench/reuse/run.py --recipe room --hours 2.5 --sweep-step 3
 
-Writes ``results.md`` and ``results.json`` next to this file (or into ``--out``). See
+Writes ``results.md`` and ``results.json`` into ``--out`` (default ``runs/<recipe>/``
+next to this file); ``combine.py`` puts the recipes side by side in ``results.md``. See
 README.md for what every number means.
 """
 
@@ -32,12 +33,13 @@ sys.path.insert(0, str(HERE))
 import baseline  # noqa: E402
 import corpus  # noqa: E402
 import degrade  # noqa: E402
+import recipes  # noqa: E402
 import report  # noqa: E402
 import scoring  # noqa: E402
+import sweep  # noqa: E402
 from scoring import Part  # noqa: E402
 
 SR = corpus.SR
-REUSE_SRC = HERE.parents[1] / "src" / "purport" / "reuse"
 
 
 @dataclass
@@ -100,9 +102,28 @@ def make_query(cut: tuple, i: int, kind: str, length: int, deg: degrade.Degradat
                            np.random.default_rng([seed, length, i, 99]))
     y = corpus.read_wav(folder / ra["path"], sa, length)
     rng = np.random.default_rng([seed, length, i, sum(map(ord, deg.name))])
-    yq, sr = deg.apply(y, SR, rng)
-    parts = [Part(ra["id"], 0.0, length * deg.time_factor, sa, sa + length)]
+    talkers = talker_clips(fillers, deg.talkers, length, ra["id"], folder,
+                           np.random.default_rng([seed, length, i, 98]))
+    yq, sr = deg.apply(y, SR, rng, *talkers)
+    if deg.removed is None:
+        parts = [Part(ra["id"], 0.0, length * deg.time_factor, sa, sa + length)]
+    else:  # silence trimmed off the ends: the truth starts and ends where the speech does
+        lead, trail = deg.removed(y, SR)
+        parts = [Part(ra["id"], 0.0, len(yq) / sr, sa + lead, sa + length - trail)]
     return Query(qid, kind, length, deg.name, parts, yq, sr, deg.time_factor, deg.pitch_factor)
+
+
+def talker_clips(fillers: list[dict], n: int, length: float, own_id: int, folder: Path,
+                 rng: np.random.Generator) -> list[np.ndarray]:
+    """`n` clips of `length` s from negative recordings (never indexed) other than the
+    query's own, for babble."""
+    pool = [r for r in fillers if r["id"] != own_id and r["duration"] >= length + 1.0]
+    clips = []
+    for _ in range(n if pool else 0):
+        row = pool[int(rng.integers(len(pool)))]
+        start = float(rng.uniform(0, row["duration"] - length))
+        clips.append(corpus.read_wav(folder / row["path"], start, length))
+    return clips
 
 
 def embed_query(qid: str, kind: str, length: int, ra: dict, sa: float, folder: Path,
@@ -123,10 +144,18 @@ def embed_query(qid: str, kind: str, length: int, ra: dict, sa: float, folder: P
 # --- purport -----------------------------------------------------------------------------
 
 
+def reuse_src() -> Path:
+    """Folder of the purport.reuse sources this process imports: the checkout, or a
+    snapshot put first on PYTHONPATH (a fixed commit while others edit the tree)."""
+    from purport import reuse
+
+    return Path(reuse.__file__).resolve().parent
+
+
 def source_hash() -> str:
     """Hash of the purport.reuse sources (fingerprint cache key)."""
     h = hashlib.sha256()
-    for path in sorted(REUSE_SRC.glob("*.py")):
+    for path in sorted(reuse_src().glob("*.py")):
         h.update(path.name.encode() + path.read_bytes())
     return h.hexdigest()[:12]
 
@@ -341,9 +370,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--lengths", default="5,10,30", help="query lengths, s (comma list)")
     ap.add_argument("--degradations", default="all",
                     help="comma list of names or families (see degrade.DEGRADATIONS)")
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--recipe", default="base", choices=sorted(recipes.RECIPES),
+                    help="how the corpus is made (see recipes.py)")
+    ap.add_argument("--seed", type=int, default=None,
+                    help="corpus and cut positions (default: the recipe's own seed)")
+    ap.add_argument("--sweep-step", type=float, default=0.0,
+                    help="also cut clean queries every this many seconds over every indexed "
+                         "recording (0: no sweep)")
+    ap.add_argument("--sweep-lengths", default="5,10", help="sweep query lengths, s")
     ap.add_argument("--cache", type=Path, default=corpus.DEFAULT_CACHE)
-    ap.add_argument("--out", type=Path, default=HERE)
+    ap.add_argument("--out", type=Path, default=None,
+                    help="results folder (default: runs/<recipe> next to this file)")
     ap.add_argument("--jobs", type=int, default=2, help="processes for corpus synthesis")
     ap.add_argument("--baseline-ber", type=float, default=baseline.BER_THRESHOLD)
     ap.add_argument("--no-baseline", action="store_true", help="skip fpcalc")
@@ -351,7 +388,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--no-fp-cache", action="store_true",
                     help="recompute purport fingerprints even if cached for these sources")
     args = ap.parse_args(argv)
-    args.lengths = [int(x) for x in args.lengths.split(",")]
+    args.lengths = [int(x) for x in args.lengths.split(",") if x]
+    args.sweep_lengths = [int(x) for x in args.sweep_lengths.split(",") if x]
+    if args.seed is None:
+        args.seed = recipes.get(args.recipe).seed
+    if args.out is None:
+        args.out = HERE / "runs" / args.recipe
     args.degradations = select_degradations(args.degradations)
     if args.negative_hours is None:
         args.negative_hours = max(0.25, args.hours / 10)
@@ -377,20 +419,18 @@ def select_degradations(spec: str) -> list[str]:
     return names
 
 
-def build_indexes(args, rows, folder):
+def build_indexes(args, rows, folder: Path):
     """The purport index and the fpcalc baseline index, with their ingest facts."""
     p_index = b_index = None
     facts: dict = {}
     if not args.no_purport:
-        if not (REUSE_SRC / "__init__.py").exists():
-            raise SystemExit("error: src/purport/reuse is not there yet (use --no-purport)")
         cache = None if args.no_fp_cache else args.cache / f"purport-fp-{source_hash()}"
         log(f"purport: fingerprinting {len(rows)} recordings (cache {cache})")
         p_index, facts["purport"] = purport_index(rows, folder, cache)
         log(f"purport ingest: {facts['purport']}")
     if not args.no_baseline:
         b_index, facts["fpcalc"] = baseline.build_index(
-            rows, folder, args.cache / f"fpcalc-seed{args.seed}", log=log)
+            rows, folder, args.cache / f"fpcalc-{folder.name.removeprefix('corpus-')}", log=log)
         log(f"fpcalc ingest: {facts['fpcalc']}")
     return p_index, b_index, facts
 
@@ -405,14 +445,23 @@ def main(argv: list[str] | None = None) -> None:
     """Build corpus and indexes, run the queries, write results.md and results.json."""
     args = parse_args(argv)
     started = time.time()
+    machine = {**report.machine_facts(), "reuse_src": _relative(str(reuse_src())),
+               "reuse_src_hash": source_hash()}  # the code measured, fixed at the start
+    if reuse_src() != HERE.parents[1] / "src" / "purport" / "reuse":
+        machine["reuse_src_dirty"] = False  # a snapshot: the checkout's edits are not measured
     manifest = corpus.build_corpus(args.hours, args.negative_hours, args.cache, args.seed,
-                                   args.jobs, log=log)
-    folder = corpus.corpus_dir(args.cache, args.seed)
+                                   args.jobs, log=log, recipe=args.recipe)
+    folder = corpus.corpus_dir(args.cache, args.seed, args.recipe)
     rows = corpus.select(manifest["recordings"], args.hours)
     negatives = corpus.select(manifest["negatives"], args.negative_hours)
     log(corpus.summary(manifest, args.hours, args.negative_hours))
     p_index, b_index, facts = build_indexes(args, rows, folder)
     records = evaluate(args, rows, negatives, folder, p_index, b_index)
+    swept = None
+    if args.sweep_step > 0 and p_index is not None:
+        _, _, match = purport_api()
+        swept = sweep.run(p_index, rows, folder, lengths=args.sweep_lengths,
+                          step=args.sweep_step, seed=args.seed, match=match, log=log)
     threshold = None
     if b_index is not None:
         cal, threshold = calibrated_baseline(records)
@@ -423,7 +472,9 @@ def main(argv: list[str] | None = None) -> None:
         "command": " ".join(shlex.quote(a) for a in [_relative(sys.executable), *sys.argv]),
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "wall_s": time.time() - started,
-        "machine": report.machine_facts(),
+        "recipe": {"name": args.recipe, "summary": recipes.get(args.recipe).summary},
+        "machine": {**machine, "reuse_src_changed_during_run": source_hash() != machine[
+            "reuse_src_hash"]},
         "corpus": report.corpus_facts(rows, negatives, args),
         "ingest": facts,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -438,6 +489,7 @@ def main(argv: list[str] | None = None) -> None:
         "fmp_sweep": scoring.fmp_sweep(records),
         "latency_by_length": {m: scoring.latency_by_length(records, m, args.lengths)
                               for m in methods},
+        "sweep": swept,
         "records": records,
     }
     args.out.mkdir(parents=True, exist_ok=True)

@@ -43,8 +43,11 @@ def main(argv: list[str] | None = None) -> None:
                     key=lambda p: Path(p).stat().st_mtime)
     if not caches:
         raise SystemExit("error: no cached fingerprints; run bench/reuse/run.py first")
+    # the cache folder is shared by the recipes: take the base corpus's recordings only
+    manifest = corpus.load_manifest(corpus.corpus_dir(HERE / ".cache", 0))
+    wanted = {f"{Path(r['path']).stem}-{r['digest']}.pkl" for r in manifest["recordings"]}
     fps = [pickle.loads(Path(p).read_bytes())[0]
-           for p in sorted(glob.glob(caches[-1] + "/*.pkl"))]
+           for p in sorted(glob.glob(caches[-1] + "/*.pkl")) if Path(p).name in wanted]
     rng = np.random.default_rng(0)
     items, rid = [], 0
     for copy in range(args.copies):

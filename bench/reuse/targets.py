@@ -21,6 +21,9 @@ RECALL_TARGETS = (
     ("pitch+5%", 0.95), ("pitch-5%", 0.95),
     ("tempo+5%", 0.95), ("tempo-5%", 0.95),
 )
+NOT_LOCALISED = ("splice", "pauses-short")
+"""Not in the localisation target: two sources, or pauses cut out of the re-used span (a
+single match cannot cover a non-linear edit; its boundaries are reported, not targeted)."""
 LOCALISATION_S = 0.25
 LOCALISATION_SHARE = 0.95
 """Share of found queries that must lie within LOCALISATION_S for the target to be shown."""
@@ -62,10 +65,11 @@ def recall_rows(records: list[dict], method: str = "purport") -> list[dict]:
 
 
 def localisation(records: list[dict], method: str = "purport") -> dict | None:
-    """Reference boundary errors of found 10-s single-source queries (splice excluded)."""
+    """Reference boundary errors of found 10-s single-source queries (NOT_LOCALISED left
+    out)."""
     errs = [_worse_ref_error(r) for r in records
             if r["method"] == method and r["kind"] == "positive" and r["length"] == LENGTH
-            and r["found"] and r["degradation"] != "splice"]
+            and r["found"] and r["degradation"] not in NOT_LOCALISED]
     e = np.asarray([x for x in errs if x is not None])
     if e.size == 0:
         return None
