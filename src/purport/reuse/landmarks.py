@@ -189,20 +189,33 @@ def _candidates(spec: np.ndarray, first: int, lo: int, hi: int) -> _Candidates:
 
 
 def _strongest(c: _Candidates, floor: float, per_second: int) -> Peaks:
-    """The candidates above ``floor``, the ``per_second`` most prominent of each second."""
+    """The candidates above ``floor`` that are among the ``per_second`` most prominent of
+    the second centred on them.
+
+    A sliding second, not fixed one-second blocks: blocks fall at other places in a cut
+    than in the recording it was cut from, and so keep other peaks (an exact 5-s cut of
+    fast speech shared 84 % of its peaks with the recording; 88 % with a sliding second).
+    """
     sel = c.value > floor
     ti, f, score = c.t[sel], c.f[sel], c.prominence[sel]
-    if len(ti) == 0:
-        return Peaks(np.zeros(0, np.int32), np.zeros(0, np.float32))
-    block = int(round(1.0 / FRAME))
-    order = np.lexsort((-score, ti // block))
-    ti, f = ti[order], f[order]
-    blocks = ti // block
-    starts = np.r_[0, np.flatnonzero(np.diff(blocks)) + 1]
-    rank = np.arange(len(ti)) - np.repeat(starts, np.diff(np.r_[starts, len(ti)]))
-    ti, f = ti[rank < per_second], f[rank < per_second]
     order = np.lexsort((f, ti))
-    return Peaks(ti[order].astype(np.int32), f[order].astype(np.float32))
+    ti, f, score = ti[order], f[order], score[order]
+    rank = np.empty(len(ti), np.int64)  # 0: the most prominent (ties by time, frequency)
+    rank[np.lexsort((f, ti, -score))] = np.arange(len(ti))
+    half = int(round(0.5 / FRAME))
+    lo = np.searchsorted(ti, ti - half, side="left")
+    hi = np.searchsorted(ti, ti + half, side="right")
+    keep = np.zeros(len(ti), dtype=bool)
+    for s0 in range(0, len(ti), _RANK_BLOCK):  # a block at a time: memory stays flat
+        s1 = min(s0 + _RANK_BLOCK, len(ti))
+        near = lo[s0:s1, None] + np.arange(int((hi[s0:s1] - lo[s0:s1]).max()))[None, :]
+        inside = near < hi[s0:s1, None]
+        better = inside & (rank[np.minimum(near, len(ti) - 1)] < rank[s0:s1, None])
+        keep[s0:s1] = better.sum(axis=1) < per_second
+    return Peaks(ti[keep].astype(np.int32), f[keep].astype(np.float32))
+
+
+_RANK_BLOCK = 8192
 
 
 def find_peaks(spec: np.ndarray, *, per_second: int = PEAKS_PER_SECOND) -> Peaks:

@@ -13,9 +13,9 @@ monitor mode do, and the window matches are chained back into spans:
    its hits into one cell, unrelated audio scatters them.
 3. Fit each strong cell's hits to a line ref_time = a + b * query_time (b = 1 /
    time_factor) with one pitch shift; the line's inlier triplets are the window's score.
-4. Rate that score against the other cells of the same window search, leaving out the
-   neighbourhood of every candidate in its own recording (self-similar speech near the
-   true offset is not chance), to give the probability that chance alone scores as high.
+4. Rate that score against the same statistic in the busiest cells of the same window
+   search that are no candidate's (fitted the same way), to give the probability that
+   chance alone scores as high anywhere in the search.
 5. Chain the significant window lines that continue one another (same recording, same
    pitch shift, the same line) into spans, refit each span on all its inliers, split it
    on long gaps, and refine its boundaries by single peaks and the loudness contour.
@@ -27,7 +27,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from purport.reuse.index import Index
 from purport.reuse.landmarks import (
@@ -47,7 +46,8 @@ WINDOW = 20.0             # seconds of query voted together
 HOP = 10.0                # seconds between window starts (windows overlap by half)
 BLOCK = 200.0             # seconds of query looked up at once (bounds the memory of hits)
 CELL = 32                 # frames (0.51 s) per offset cell
-NULL_EXCLUDE = 30.0       # seconds either side of a candidate left out of its null
+NULL_CELLS = 96           # busiest chance cells of a window fitted for its null
+NULL_PRIOR = (3, 4.0)     # pseudo-cells, and their excess inlier triplets, in that null
 MIN_SCORE = 5             # inlier triplets for a match at all
 MIN_SPAN = 3.0            # seconds: shorter spans are not reported: a word or a phrase is
                           # not a re-used passage, and a synthetic voice reading a phrase
@@ -79,9 +79,10 @@ METHOD_TEXT = (
     "fitted to a line (time factor) with one pitch shift; window lines that continue one "
     "another are chained into spans, refitted, and their boundaries refined by single "
     "peaks and the loudness contour. False-match probability: the fitted inlier count of "
-    "the span's best window rated against a negative-binomial fit to the votes of all other "
-    "offset cells of that window's search (the candidates' own 30-s neighbourhoods left "
-    "out), corrected for the number of cells and of windows searched.")
+    "the span's best window rated against the same statistic in chance cells of that "
+    "window's search (the 96 busiest offset cells that are no candidate's, fitted the same "
+    "way; a geometric tail above their median), corrected for the cells and windows "
+    "searched.")
 LIMITS_TEXT = (
     "Finds re-used audio, not re-spoken words: the same text read again by a person is not "
     "a match, but a synthetic (TTS) voice reading the same phrase again makes the same "
@@ -192,28 +193,6 @@ def _grid(index: Index, window_frames: float) -> _Grid:
     return _Grid(ids=ids, base=base, size=size, margin=margin)
 
 
-def _false_match_probability(score: int, null: tuple[float, float, float]) -> float:
-    """P(some cell of pure chance scores >= ``score``), from this window's other cells.
-
-    ``null`` holds the number of cells searched and the mean and variance of the vote
-    statistic (a cell's votes plus its better neighbour's) over all of them but the
-    candidates' neighbourhoods, zeros included; a negative binomial with those moments
-    (Poisson when not over-dispersed) gives the tail for one cell, and the Sidak correction
-    for the number of cells gives the window-wide probability. The rated score is a line's
-    inlier count, which chance fills no faster than a cell's votes: a fitted line gathers
-    the hits within ``LINE_TOL`` frames of it, a band narrower than two cells.
-    """
-    n, mean, var = null
-    if var > mean * 1.05:
-        p = mean / var
-        r = mean * p / (1 - p)
-        tail = stats.nbinom.sf(score - 1, r, p)
-    else:
-        tail = stats.poisson.sf(score - 1, mean)
-    # floored where the tail underflows: a probability is never printed as exactly zero
-    return max(float(-np.expm1(n * np.log1p(-min(tail, 1 - 1e-16)))), FMP_FLOOR)
-
-
 def _fit(q: np.ndarray, r: np.ndarray, shift: np.ndarray, scale: np.ndarray):
     """Robust fit of r = a + b q with one pitch shift; returns (a, b, shift, inlier mask)."""
     b = float(np.median(1.0 / scale))
@@ -261,10 +240,18 @@ def _windows(duration: float) -> np.ndarray:
     return np.r_[np.arange(0.0, duration - WINDOW, HOP), duration - WINDOW]
 
 
-def _pooled_cells(cells: np.ndarray, n_cells: int) -> np.ndarray:
-    """Every cell's votes plus its better neighbour's (a true offset near a cell edge splits
-    its votes between two cells)."""
-    counts = np.bincount(cells, minlength=n_cells)
+def _pooled_cells(cells: np.ndarray, trip: np.ndarray, n_cells: int) -> np.ndarray:
+    """Every cell's distinct query triplets plus its better neighbour's (a true offset near
+    a cell edge splits its votes between two cells).
+
+    Distinct, not hits: in repetitive speech one query triplet hits several indexed
+    triplets of one cell, which inflates chance cells (and the null) but never the fitted
+    score, which counts each query triplet once.
+    """
+    t0 = int(trip.min()) if len(trip) else 0
+    width = int(trip.max()) - t0 + 1 if len(trip) else 1
+    pairs = np.unique(cells * width + (trip - t0))
+    counts = np.bincount(pairs // width, minlength=n_cells)
     return counts + np.maximum(np.r_[counts[1:], 0], np.r_[0, counts[:-1]])
 
 
@@ -272,18 +259,19 @@ def _window_lines(index: Index, h: _Hits, grid: _Grid, centre: float, *, thresho
                   max_candidates: int) -> list[_Line]:
     """The significant lines among one window's hits (``centre`` in query frames)."""
     cells = grid.cell(h.rec, h.r_t1 - (h.q_t1 - centre) / h.scale)
-    pooled = _pooled_cells(cells, grid.n_cells)
+    pooled = _pooled_cells(cells, h.trip, grid.n_cells)
     k = min(max_candidates, grid.n_cells - 1)
     top = np.argpartition(-pooled, k)[:max_candidates]
     top = top[np.lexsort((top, -pooled[top]))]
     top = top[pooled[top] >= MIN_SCORE]
     if len(top) == 0:
         return []
-    null = _null(pooled, top, grid)
+    by_cell = np.argsort(cells, kind="stable")
+    null = _score_null(h, cells[by_cell], by_cell, pooled, _around(top, grid, 1))
     lines: list[_Line] = []
     used = np.zeros(len(cells), dtype=bool)
     for c in top.tolist():
-        if _false_match_probability(int(pooled[c]), null) > 0.5:
+        if null.probability(int(pooled[c])) > 0.5:
             break  # strongest first: the rest are cells chance fills in most searches
         rec = grid.bounds(c)[0]
         member = (np.abs(cells - c) <= 1) & ~used
@@ -298,7 +286,7 @@ def _window_lines(index: Index, h: _Hits, grid: _Grid, centre: float, *, thresho
         if score < MIN_SCORE:
             continue
         used[idx] = True
-        fmp = _false_match_probability(score, null)
+        fmp = null.probability(score)
         if fmp > threshold:
             continue
         lines.append(_Line(rec=rec, a=a, b=b, s=s, votes=int(pooled[c]), fmp=fmp,
@@ -307,23 +295,61 @@ def _window_lines(index: Index, h: _Hits, grid: _Grid, centre: float, *, thresho
     return lines
 
 
-def _null(pooled: np.ndarray, top: np.ndarray, grid: _Grid) -> tuple[float, float, float]:
-    """(cells, mean, variance) of the pooled votes of one window's cells that are no
-    candidate's own.
+@dataclass(frozen=True)
+class _ScoreNull:
+    """The upper tail of the fitted score in cells of pure chance, from one window search.
 
-    First every cell but the candidates and their neighbours; then, where some candidates
-    stand out of that null, their whole ``NULL_EXCLUDE`` neighbourhood in their recording
-    is left out too: re-used speech resembles itself near the true offset, and those cells
-    are no sample of chance (leaving them in made an exact copy look like chance). On a
-    small archive, where that would leave less than half of the cells, the first null
-    stands.
+    Of the cells fitted, ``above`` scored over ``floor``; each further inlier triplet is
+    ``ratio`` times as likely (a geometric tail, the shape of a negative binomial's). The
+    cells not fitted (``votes``: their votes, sorted) are counted, at the rate seen among
+    the fitted ones, only where their votes reach the score rated: a cell scores about
+    as many triplets as it votes, rarely more.
     """
-    near = _moments(pooled, _around(top, grid, 1))
-    strong = top[[_false_match_probability(int(pooled[c]), near) <= 0.5 for c in top]]
-    if len(strong) == 0:
-        return near
-    wide = _around(strong, grid, int(NULL_EXCLUDE / FRAME / CELL))
-    return _moments(pooled, wide) if wide.sum() <= grid.n_cells / 2 else near
+
+    floor: float
+    above: int
+    share: float
+    ratio: float
+    votes: np.ndarray
+
+    def probability(self, score: int) -> float:
+        """P(some chance cell of the search scores >= ``score``)."""
+        if score <= self.floor:
+            return 1.0
+        reach = len(self.votes) - int(np.searchsorted(self.votes, score, side="left"))
+        expected = max(self.above + reach * self.share, 1.0) * self.ratio ** (
+            score - self.floor - 1)
+        # floored where it underflows: a probability is never printed as exactly zero
+        return max(float(-np.expm1(-expected)), FMP_FLOOR)
+
+
+def _score_null(h: _Hits, sorted_cells: np.ndarray, by_cell: np.ndarray,
+                pooled: np.ndarray, exclude: np.ndarray) -> _ScoreNull:
+    """The null of the statistic the matcher decides on: the fitted inlier score.
+
+    The ``NULL_CELLS`` busiest cells that are no candidate's (``exclude``) are fitted
+    exactly as a candidate is, and a geometric tail is fitted to their scores above the
+    median (with ``NULL_PRIOR`` pseudo-cells, so that a search with few busy cells is not
+    taken for one where chance never scores). Cells vote many hits that do not lie on
+    one line (repetitive speech, the same voice), so votes overstate what chance scores:
+    rating a score against votes rejected exact copies (bench/reuse sweep).
+    """
+    background = np.flatnonzero(~exclude & (pooled > 0))
+    order = np.lexsort((background, -pooled[background]))
+    busiest, rest = background[order[:NULL_CELLS]], background[order[NULL_CELLS:]]
+    scores = np.zeros(len(busiest))
+    for n, c in enumerate(busiest.tolist()):
+        lo, hi = np.searchsorted(sorted_cells, [c - 1, c + 2])
+        idx = np.sort(by_cell[lo:hi])
+        if len(idx) >= 2:
+            *_, inl = _fit(h.q_t1[idx], h.r_t1[idx], h.shift[idx], h.scale[idx])
+            scores[n] = len(np.unique(h.trip[idx[inl]]))
+    floor = float(np.median(scores)) if len(scores) else 0.0
+    above = scores[scores > floor] - floor
+    pseudo, excess = NULL_PRIOR
+    mean = (above.sum() + pseudo * excess) / (len(above) + pseudo)
+    return _ScoreNull(floor=floor, above=len(above), share=len(above) / max(len(scores), 1),
+                      ratio=1.0 - 1.0 / mean, votes=np.sort(pooled[rest]))
 
 
 def _around(cells: np.ndarray, grid: _Grid, reach: int) -> np.ndarray:
@@ -333,13 +359,6 @@ def _around(cells: np.ndarray, grid: _Grid, reach: int) -> np.ndarray:
         _, first, last = grid.bounds(c)
         mask[max(c - reach, first):min(c + reach, last) + 1] = True
     return mask
-
-
-def _moments(pooled: np.ndarray, exclude: np.ndarray) -> tuple[float, float, float]:
-    background = pooled[~exclude].astype(np.float64)
-    n = max(float(len(background)), 1.0)
-    mean = max(background.sum() / n, 1.0 / n)
-    return n, mean, float((background**2).sum() / n - mean**2)
 
 
 def _chain(lines: list[_Line]) -> list[_Line]:
