@@ -303,3 +303,22 @@ def test_recordings_fingerprinted_by_an_older_method_are_named_as_not_searched(t
         report = match_in_archive(archive, demo.data_dir() / FILES[2])
         assert report.reference["not_searched"] == [rid]
         assert "purport index rebuild" in report.summary
+
+
+def test_a_cut_keeps_the_peaks_of_the_recording_it_was_cut_from():
+    """Peak picking ranks in a sliding second, so where a cut starts does not change which
+    peaks it keeps (fixed one-second blocks kept others, and lost exact 5-s copies)."""
+    from purport.reuse.landmarks import FRAME, HOP, SR, peaks_and_level
+    from tests.speechlike import speech
+
+    y = speech(60.0, seed=11, sr=SR).astype(np.float32)
+    whole, _ = peaks_and_level(y)
+    for first in (37, 101, 700, 1313):  # cuts starting at frames that no block would align
+        cut, _ = peaks_and_level(y[first * HOP:first * HOP + int(10 / FRAME) * HOP])
+        lo, hi = first + 64, first + int(10 / FRAME) - 64  # a second in from both edges
+        inner = (whole.t >= lo) & (whole.t < hi)
+        expected = set(zip(whole.t[inner] - first, np.round(whole.f[inner], 3), strict=True))
+        got_inner = (cut.t >= 64) & (cut.t < hi - first)
+        got = set(zip(cut.t[got_inner], np.round(cut.f[got_inner], 3), strict=True))
+        assert len(expected) > 100
+        assert len(got ^ expected) <= 0.02 * len(expected)
