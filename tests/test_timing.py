@@ -18,12 +18,14 @@ SR = 8000
 START = dt.datetime(2024, 3, 1, tzinfo=dt.UTC)
 
 
-def grid_path(seconds: int, nominal: int = 50, seed: int = 0) -> np.ndarray:
+def grid_path(seconds: int, nominal: int = 50, seed: int = 0, keep: float = 0.995,
+              step: float = 0.002) -> np.ndarray:
     """A grid-like frequency log at 1 Hz: a slow mean-reverting wander of tens of mHz."""
     rng = np.random.default_rng(seed)
     f = np.zeros(seconds)
+    noise = step * rng.standard_normal(seconds)
     for i in range(1, seconds):
-        f[i] = 0.995 * f[i - 1] + 0.002 * rng.standard_normal()
+        f[i] = keep * f[i - 1] + noise[i]
     return nominal + f
 
 
@@ -242,3 +244,54 @@ def test_false_match_probability_of_traces_from_no_hum_is_not_small():
     fmps = [locate.locate(enf.extract(wandering_tone(180, seed), sr=SR, nominal=50), log)
             .false_match_probability for seed in range(12)]
     assert min(fmps) > 0.05
+
+
+def busy_path(seconds: int, seed: int) -> np.ndarray:
+    """A grid log with the second-to-second detail of a real one (ENF-WHU: a few mHz per
+    second on a slower wander), which is what lets a minute of trace be placed."""
+    return grid_path(seconds, seed=seed, keep=0.98, step=0.004)
+
+
+def _pieces_of(y: np.ndarray, path: np.ndarray) -> list:
+    from purport.timing import pieces
+    return pieces.place_pieces(enf.extract(y, sr=SR), grid.GridLog(START, path))
+
+
+def _grid_time(piece, t: float) -> float:
+    """Seconds from the log's start at recording time ``t`` under the piece's placement."""
+    at = dt.datetime.fromisoformat(piece.recorded_at.replace("Z", "+00:00"))
+    return (at - START).total_seconds() + t - piece.query_start
+
+
+def test_continuous_recording_gives_one_piece_at_the_whole_placement(speech):
+    path = busy_path(4 * 3600, seed=7)
+    y = mix(np.tile(speech, 2), hum(path, 6000.0, 420), -30)
+    found = _pieces_of(y, path)
+    assert len(found) == 1 and found[0].placed
+    assert _grid_time(found[0], 0.0) == pytest.approx(6000.0, abs=1.0)
+
+
+def test_cut_recording_gives_two_pieces_whose_times_jump_by_the_removed_length(speech):
+    path = busy_path(4 * 3600, seed=8)
+    h = np.r_[hum(path, 3000.0, 200, seed=1), hum(path, 3000.0 + 200 + 150, 220, seed=1)]
+    found = _pieces_of(mix(np.tile(speech, 2), h, -30), path)
+    placed = [p for p in found if p.placed]
+    assert len(placed) == 2, found
+    assert placed[0].query_end == pytest.approx(200.0, abs=5.0)
+    assert _grid_time(placed[0], 100.0) == pytest.approx(3100.0, abs=2.0)
+    # 150 s removed: the second piece is 150 s later than one line would put it
+    assert _grid_time(placed[1], 300.0) == pytest.approx(3000.0 + 300 + 150, abs=2.0)
+
+
+def test_splice_of_another_days_hum_gives_a_middle_piece_placed_at_that_day(speech):
+    path = busy_path(3 * 86400 // 2, seed=9)
+    other = 100_000.0  # more than a day later
+    h = np.r_[hum(path, 2000.0, 150, seed=1), hum(path, other, 120, seed=2),
+              hum(path, 2000.0 + 150, 150, seed=1)]
+    found = _pieces_of(mix(np.tile(speech, 2), h, -30), path)
+    placed = [p for p in found if p.placed]
+    assert len(placed) == 3, found
+    assert _grid_time(placed[1], 210.0) == pytest.approx(other + 60.0, abs=2.0)
+    assert _grid_time(placed[2], 350.0) == pytest.approx(2000.0 + 150 + 80, abs=2.0)
+    assert placed[1].query_start == pytest.approx(150.0, abs=5.0)
+    assert placed[1].query_end == pytest.approx(270.0, abs=5.0)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,19 +64,32 @@ def correlate(trace: np.ndarray, weights: np.ndarray, log: np.ndarray) -> np.nda
     ``LAG_BLOCK`` at a time (each block's stretch of log by FFT), so memory beyond the
     result stays the same for a day's log or a year's.
     """
-    n, m = len(trace), len(log)
+    parts = [c[0] for _, c in correlate_blocks(trace[None, :], weights[None, :], log)]
+    return np.concatenate(parts)
+
+
+def correlate_blocks(traces: np.ndarray, weights: np.ndarray, log: np.ndarray,
+                     lag_block: int = LAG_BLOCK) -> Iterator[tuple[int, np.ndarray]]:
+    """:func:`correlate` of several equal-length traces (rows) at once, a block of lags at
+    a time: yields (first lag, array of shape (rows, lags in the block)).
+
+    The log's transforms are computed once per block for all the traces, which is what
+    makes placing a recording's many windows affordable (see :mod:`purport.timing.pieces`).
+    """
+    n, m = traces.shape[1], len(log)
     if m < n:
         raise ParameterError(f"the grid log ({m} s) is shorter than the recording's trace "
                              f"({n} s)")
-    w = np.where(np.isfinite(trace), weights, 0.0)
-    x = np.where(w > 0, trace, 0.0)
-    x = x - (w * x).sum() / max(w.sum(), 1e-12)  # centring first keeps the sums well scaled
+    w = np.where(np.isfinite(traces), weights, 0.0)
+    x = np.where(w > 0, traces, 0.0)
+    total = w.sum(axis=1, keepdims=True)
+    x = x - (w * x).sum(axis=1, keepdims=True) / np.maximum(total, 1e-12)  # well scaled sums
     log_mean = np.nanmean(log)
     lags = m - n + 1
-    block = min(LAG_BLOCK, lags)
+    block = min(lag_block, lags)
     size = fft.next_fast_len(block + n - 1)  # no circular wrap within a block's lags
-    w_spec, wx_spec, wxx_spec = (np.conj(fft.rfft(v, size)) for v in (w, w * x, w * x * x))
-    c = np.empty(lags)
+    w_spec, wx_spec, wxx_spec = (np.conj(fft.rfft(v, size, axis=1))
+                                 for v in (w, w * x, w * x * x))
     for k0 in range(0, lags, block):
         k1 = min(lags, k0 + block)
         seg = log[k0:k1 + n - 1]
@@ -85,7 +99,7 @@ def correlate(trace: np.ndarray, weights: np.ndarray, log: np.ndarray) -> np.nda
                                       for v in (mask.astype(np.float64), r, r * r))
 
         def xc(short_spec: np.ndarray, long_spec: np.ndarray, k: int = k1 - k0) -> np.ndarray:
-            return fft.irfft(short_spec * long_spec, size)[:k]
+            return fft.irfft(short_spec * long_spec, size, axis=1)[:, :k]
 
         a, bx, bxx = xc(w_spec, mask_spec), xc(wx_spec, mask_spec), xc(wxx_spec, mask_spec)
         br, brr, bxr = xc(w_spec, r_spec), xc(w_spec, rr_spec), xc(wx_spec, r_spec)
@@ -94,9 +108,8 @@ def correlate(trace: np.ndarray, weights: np.ndarray, log: np.ndarray) -> np.nda
             vx = bxx - bx * bx / a
             vr = brr - br * br / a
             part = cov / np.sqrt(vx * vr)
-        part[a < MIN_OVERLAP * w.sum()] = np.nan
-        c[k0:k1] = part
-    return np.clip(c, -1, 1)
+        part[a < MIN_OVERLAP * total] = np.nan
+        yield k0, np.clip(part, -1, 1)
 
 
 def locate(trace: Trace, log: GridLog, *, n_alternatives: int = 3) -> Location:

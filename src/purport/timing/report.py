@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from purport.timing import content, enf, grid, locate
+from purport.timing import content, enf, grid, locate, pieces
 
 ENF_METHOD = (
     "ENF: 8-second Hann windows every second at 1 kHz, peak of each harmonic of 50 or 60 Hz "
@@ -22,14 +22,23 @@ ENF_METHOD = (
     f"two noise peaks would ({enf.P_CHANCE:.1%}; binomial p < {enf.PRESENCE_ALPHA:g}). "
     "Placement: SNR-weighted normalised correlation at every "
     "1-second lag of the grid log (FFT), refined by a parabola; the false-match probability "
-    "comes from the scores at all other lags. Discontinuities: phase steps seen at once in "
+    "comes from the scores at all other lags. Pieces: the trace placed in 60-s windows every "
+    "15 s; the sequence of pieces that best explains them (one placement each, a change "
+    "costing a penalty) found by dynamic programming over placements the search proposes "
+    "(the whole trace, then any stretch no placement explains, whole or in 90-s chunks), "
+    "boundaries refined to where the trace stops following one placement (snapped to a "
+    "phase step or an SNR dip); each piece then placed on its own with its own "
+    "false-match probability. Discontinuities: phase steps seen at once in "
     "the two strongest harmonics against the phase the frequency track predicts, and "
     "frequency jumps.")
 ENF_LIMITS = (
     "Needs hum: battery recorders far from mains, heavy filtering or noise removal leave "
     "none. A match dates the recording only within the logs searched and only if the "
     "recorder sat on that grid; a short recording (under about 3 minutes) or a flat stretch "
-    "of the grid can match several times (see alternatives). Hum can be added afterwards "
+    "of the grid can match several times (see alternatives); a piece under about 90 s "
+    "is often not placed, and a cut of under about 5 s moves the later piece by less than "
+    "the placement's tolerance, so it shows as a discontinuity, if at all, not as a new "
+    "piece. Hum can be added afterwards "
     "(a forger can copy it from another recording). Discontinuities flag candidates, not "
     "proof: a gain change or a loud sound at the harmonic can cause one.")
 
@@ -70,7 +79,7 @@ def enf_report(y: np.ndarray, sr: int, log: grid.GridLog | None, *,
         "trace": [_round(v, 5) for v in trace.freq.tolist()],
         "trace_start_seconds": float(trace.t[0]) if len(trace) else None,
         "start": None, "confidence": None, "false_match_probability": None,
-        "alternatives": [], "discontinuities": [], "searched": None,
+        "alternatives": [], "discontinuities": [], "pieces": [], "searched": None,
         "method": ENF_METHOD, "limits": ENF_LIMITS,
     }
     if not trace.present:
@@ -89,6 +98,8 @@ def enf_report(y: np.ndarray, sr: int, log: grid.GridLog | None, *,
     if where.best is None:
         out["message"] = "the grid log has no stretch long enough to compare"
         return out
+    parts = pieces.place_pieces(trace, log, steps=[d["time"] for d in out["discontinuities"]])
+    out["pieces"] = [p.to_dict() for p in parts]
     out.update(start=where.best.start, score=where.best.score, confidence=where.confidence,
                false_match_probability=where.false_match_probability,
                alternatives=[a.__dict__ for a in where.alternatives],
@@ -98,6 +109,18 @@ def enf_report(y: np.ndarray, sr: int, log: grid.GridLog | None, *,
     out["message"] = (f"best fit: recording began {where.best.start} (correlation "
                       f"{where.best.score:.3f}, false-match probability "
                       f"{where.false_match_probability:.1e})")
+    if len(parts) > 1:
+        placed = [p for p in parts if p.placed]
+        first = parts[0]
+        if first.placed:  # the recording began where its first piece places it
+            out["start"] = first.recorded_at
+        out["message"] = (f"{len(parts)} pieces, {len(placed)} placed at false-match "
+                          f"probability <= {pieces.MAX_FALSE_MATCH:g}: " + "; ".join(
+                              f"{p.query_start:.0f}-{p.query_end:.0f} s "
+                              + (f"recorded at {p.recorded_at}" if p.placed else "not placed")
+                              for p in parts)
+                          + ". One placement does not fit the whole recording: it was cut "
+                          "or spliced, or its hum was")
     return out
 
 

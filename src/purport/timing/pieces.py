@@ -1,0 +1,346 @@
+"""Place an ENF trace piece by piece: the pieces of an edited recording come from different
+times.
+
+One placement of the whole trace cannot fit a recording that was cut (everything after
+the cut was recorded later by the length removed) or spliced (a piece of another day in
+between). So the trace is placed in overlapping windows (``WINDOW`` s every ``HOP``), every
+window against the whole log; the sequence of pieces that best explains the windows (each
+piece one placement, each change of placement costing ``SWITCH``, a window that fits
+nothing well left unplaced) is found by dynamic programming over the windows' candidate
+placements, in the spirit of Hua, Goh and Thing's dynamic matching for ENF timestamps
+(2014). The boundary between two placed pieces is refined to the second by where the
+trace stops following one placement and starts following the other. Each piece is then
+placed again on its own over the whole log by :func:`purport.timing.locate.locate`, which
+gives its false-match probability, and neighbouring pieces that land at one placement
+are joined.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from purport.timing import locate
+from purport.timing.enf import Trace
+from purport.timing.grid import GridLog
+
+WINDOW = 60            # seconds of trace per window
+HOP = 15               # seconds between window starts
+NULL_LAGS = 2000       # random lags of the log that give a window's chance scores
+NONE_Z = 2.5           # standardised window score a placement must beat to explain a window
+SWITCH = 4.0           # cost of a change of placement between windows (standardised units)
+SAME = 3.0             # seconds: placements this close are one placement
+MIN_SEARCH = 75        # seconds: an unexplained stretch this long is searched for on its own
+SEARCH_FMP = 0.05      # ... and its placement is tried when at most this likely by chance
+MAX_PIECES = 8         # rounds of searching
+CHUNKS = (600, 300, 150, 90)  # seconds: a stretch no placement explains is searched in
+                              # chunks this long, longest first
+MAX_FALSE_MATCH = 0.01  # a piece is "placed" at this false-match probability or below
+SNR_DIP = 10.0         # dB below the median: an estimate window straddling a join
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A stretch of the recording and where in the grid log it fits."""
+
+    query_start: float                 # seconds into the recording
+    query_end: float
+    recorded_at: str | None            # grid time of query_start under the placement
+    offset_seconds: float | None       # log second of the recording's time 0, this placement
+    score: float | None                # weighted correlation of the piece's trace
+    false_match_probability: float
+    placed: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def place_pieces(trace: Trace, log: GridLog, *, steps: Sequence[float] = ()) -> list[Piece]:
+    """The pieces of ``trace`` and their placements in ``log``, in recording order.
+
+    A trace shorter than two windows, or one whose windows all follow one placement, is
+    one piece placed as a whole (the same placement as :func:`locate.locate`). ``steps``:
+    times (s) of the hum's phase or frequency steps
+    (:func:`purport.timing.enf.discontinuities`), to which a boundary between pieces is
+    moved when one falls near it.
+    """
+    n = len(trace.freq)
+    whole = _piece(trace, log, 0, n)
+    if n < 2 * WINDOW or len(log.freq) < n:
+        return [whole]
+    weights = _weights(trace)
+    starts = np.arange(0, n - WINDOW + 1, HOP)
+    if starts[-1] != n - WINDOW:
+        starts = np.r_[starts, n - WINDOW]
+    moments = _window_moments(trace, weights, log, starts)
+    states: list[float] = [] if whole.offset_seconds is None else [whole.offset_seconds]
+    tried: set[tuple[float, float]] = set()
+    pieces = [whole]
+    for _ in range(MAX_PIECES):
+        runs = _assign(trace, weights, log, starts, states, moments)
+        if len(runs) > 1:
+            table = np.array(states)
+            cuts = [_boundary(trace, weights, log, a, b, table, list(steps))
+                    for a, b in zip(runs, runs[1:], strict=False)]
+            bounds = [0, *cuts, n]
+            pieces = _join_same(trace, log, [
+                _piece(trace, log, i0, i1)
+                for i0, i1 in zip(bounds, bounds[1:], strict=False) if i1 > i0])
+        # what no placement found so far explains, or explains only by chance: search the
+        # whole log for it, as a whole and in chunks
+        gaps = [p for p in pieces if not p.placed and p.query_end - p.query_start >= MIN_SEARCH
+                and (p.query_start, p.query_end) not in tried]
+        added = False
+        for p in pieces:  # a stretch no window placement explained that places on its own
+            if p.placed and all(abs(p.offset_seconds - o) > SAME for o in states):
+                states.append(p.offset_seconds)
+                added = True
+        for p in gaps:
+            tried.add((p.query_start, p.query_end))
+            i0, i1 = _indices(trace, p)
+            for q in _search(trace, log, i0, i1):
+                if all(abs(q.offset_seconds - o) > SAME for o in states):
+                    states.append(q.offset_seconds)
+                    added = True
+        if not added:
+            break
+    return pieces
+
+
+def _indices(trace: Trace, p: Piece) -> tuple[int, int]:
+    """Trace indices [i0, i1) of a piece."""
+    return (int(np.searchsorted(trace.t, p.query_start + 0.5 - 1e-9)),
+            int(np.searchsorted(trace.t, p.query_end + 0.5 - 1e-9)))
+
+
+def _search(trace: Trace, log: GridLog, i0: int, i1: int) -> list[Piece]:
+    """Placements for trace indices [i0, i1) that chance would rarely give: the stretch
+    as a whole, or, when it is itself made of pieces, its chunks, longest first (a long
+    log needs a long chunk to place: ``CHUNKS``), stopping at the first length that
+    places any."""
+    whole = _piece(trace, log, i0, i1)
+    if whole.offset_seconds is not None and whole.false_match_probability <= SEARCH_FMP:
+        return [whole]
+    for size in CHUNKS:
+        if i1 - i0 <= size:
+            continue
+        firsts = list(range(i0, i1 - size + 1, size // 3))
+        if firsts[-1] != i1 - size:
+            firsts.append(i1 - size)
+        found = [p for p in (_piece(trace, log, c0, c0 + size) for c0 in firsts)
+                 if p.offset_seconds is not None and p.false_match_probability <= SEARCH_FMP]
+        if found:
+            return found
+    return []
+
+
+def _weights(trace: Trace) -> np.ndarray:
+    w = np.clip(10 ** (trace.snr_db / 10) - 1, 0, None)
+    return w / max(float(np.nanmax(w, initial=0)), 1e-12)
+
+
+def _window_moments(trace: Trace, weights: np.ndarray, log: GridLog,
+                    starts: np.ndarray) -> np.ndarray:
+    """Mean and spread of each window's Fisher-z correlation over ``NULL_LAGS`` lags of the
+    log drawn at random (seeded): what a window scores at a placement that is chance."""
+    lags = np.random.default_rng(0).integers(0, len(log.freq) - WINDOW + 1, NULL_LAGS)
+    out = np.zeros((len(starts), 2))
+    for i, s in enumerate(starts):
+        c = _correlation_at(trace.freq[s:s + WINDOW], weights[s:s + WINDOW], log.freq, lags)
+        z = np.arctanh(np.clip(c[np.isfinite(c)], -0.999999, 0.999999))
+        out[i] = (z.mean(), max(z.std(), 1e-6)) if len(z) > 10 else (0.0, 1.0)
+    return out
+
+
+def _assign(trace: Trace, weights: np.ndarray, log: GridLog, starts: np.ndarray,
+            states: list[float], moments: np.ndarray) -> list[_Run]:
+    """Runs of windows, each following one of ``states`` or none (dynamic programming)."""
+    n = len(trace.freq)
+    if not states:
+        return [_Run(-1, 0, n, n, 0)]
+    score = _window_scores(trace, weights, log, starts, np.array(states), moments)
+    runs = _runs(_viterbi(score), starts, n)
+    # windows that straddle a join fit neither side: between two placed runs, a short run
+    # of them is the join itself, not a piece
+    kept = [r for i, r in enumerate(runs)
+            if not (r.state < 0 and 0 < i < len(runs) - 1
+                    and r.core_end - r.core_start < 2 * HOP)]
+    merged = [kept[0]]
+    for r in kept[1:]:
+        if r.state == merged[-1].state:
+            m = merged[-1]
+            merged[-1] = _Run(m.state, m.first, r.last, r.core_end, m.core_start)
+        else:
+            merged.append(r)
+    return merged
+
+
+def _window_scores(trace: Trace, weights: np.ndarray, log: GridLog, starts: np.ndarray,
+                   states: np.ndarray, moments: np.ndarray) -> np.ndarray:
+    """Standardised Fisher-z score of every window at every placement (windows x states),
+    the best within ``SAME`` s of the placement."""
+    out = np.full((len(starts), len(states)), -np.inf)
+    spread = np.arange(-int(SAME), int(SAME) + 1)
+    for i, s in enumerate(starts):
+        x, w = trace.freq[s:s + WINDOW], weights[s:s + WINDOW]
+        lags = np.round(states + trace.t[s] - 0.5).astype(np.int64)[:, None] + spread[None, :]
+        c = _correlation_at(x, w, log.freq, lags.ravel()).reshape(lags.shape)
+        z = np.arctanh(np.clip(c, -0.999999, 0.999999))
+        z = (z - moments[i, 0]) / moments[i, 1]
+        out[i] = np.where(np.isfinite(z), z, -np.inf).max(axis=1)
+    return out
+
+
+def _correlation_at(x: np.ndarray, w: np.ndarray, log: np.ndarray,
+                    lags: np.ndarray) -> np.ndarray:
+    """:func:`locate.correlate` at the given lags only (direct sums; NaN where out of the
+    log or too little overlap)."""
+    n = len(x)
+    ok_lag = (lags >= 0) & (lags + n <= len(log))
+    seg = np.full((len(lags), n), np.nan)
+    idx = np.clip(lags, 0, max(len(log) - n, 0))[:, None] + np.arange(n)[None, :]
+    seg[ok_lag] = log[idx[ok_lag]]
+    wt = np.where(np.isfinite(x), w, 0.0)[None, :] * np.isfinite(seg)
+    xv = np.where(np.isfinite(x), x, 0.0)[None, :]
+    sv = np.where(np.isfinite(seg), seg, 0.0)
+    total = wt.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mx = (wt * xv).sum(axis=1) / total
+        ms = (wt * sv).sum(axis=1) / total
+        cov = (wt * (xv - mx[:, None]) * (sv - ms[:, None])).sum(axis=1)
+        vx = (wt * (xv - mx[:, None]) ** 2).sum(axis=1)
+        vs = (wt * (sv - ms[:, None]) ** 2).sum(axis=1)
+        c = cov / np.sqrt(vx * vs)
+    full = np.where(np.isfinite(x), w, 0.0).sum()
+    c[~ok_lag | (total < locate.MIN_OVERLAP * full)] = np.nan
+    return c
+
+
+def _viterbi(score: np.ndarray) -> np.ndarray:
+    """The state per window (index into the placements; -1: not placed) that maximises
+    the windows' scores minus ``SWITCH`` per change (a window not placed scores
+    ``NONE_Z``)."""
+    k, s = score.shape
+    emit = np.c_[np.minimum(score, 50.0), np.full(k, NONE_Z)]  # last column: not placed
+    total = emit[0].copy()
+    back = np.zeros((k, s + 1), dtype=np.int64)
+    for i in range(1, k):
+        best = int(np.argmax(total))
+        stay = total
+        move = total[best] - SWITCH
+        back[i] = np.where(stay >= move, np.arange(s + 1), best)
+        total = np.maximum(stay, move) + emit[i]
+    path = np.empty(k, dtype=np.int64)
+    path[-1] = int(np.argmax(total))
+    for i in range(k - 1, 0, -1):
+        path[i - 1] = back[i, path[i]]
+    return np.where(path == s, -1, path)
+
+
+@dataclass(frozen=True)
+class _Run:
+    state: int        # placement index, -1: not placed
+    first: int        # first trace index the run's windows cover
+    last: int         # one past the last
+    core_end: int     # one past the last index covered by this run's windows only
+    core_start: int   # first index covered by this run's windows only
+
+
+def _runs(path: np.ndarray, starts: np.ndarray, n: int) -> list[_Run]:
+    """Consecutive windows with one state, with the trace span their windows cover."""
+    edges = np.flatnonzero(np.diff(path)) + 1
+    bounds = [0, *edges.tolist(), len(path)]
+    runs = []
+    for a, b in zip(bounds, bounds[1:], strict=False):
+        first, last = int(starts[a]), int(min(starts[b - 1] + WINDOW, n))
+        core_start = int(starts[a - 1] + WINDOW) if a > 0 else 0
+        core_end = int(starts[b]) if b < len(path) else n
+        runs.append(_Run(int(path[a]), first, last, min(core_end, last),
+                         max(core_start, first)))
+    return runs
+
+
+def _boundary(trace: Trace, weights: np.ndarray, log: GridLog, a: _Run, b: _Run,
+              states: np.ndarray, steps: list[float]) -> int:
+    """The trace index where run ``b`` takes over from run ``a``.
+
+    Where both are placed: the second that best splits the overlap between "follows a's
+    placement" and "follows b's" (least weighted squared residual, each side's mean
+    removed). Otherwise the middle of the windows' overlap.
+    """
+    lo, hi = min(a.core_end, b.core_start), max(a.core_end, b.core_start)
+    lo, hi = max(lo - HOP, a.first), min(hi + HOP, b.last)
+    middle = (a.core_end + b.core_start) // 2
+    if a.state < 0 or b.state < 0 or hi - lo < 4:
+        return int(np.clip(middle, a.first + 1, b.last - 1))
+    idx = np.arange(lo, hi)
+    x, w = trace.freq[idx], np.where(np.isfinite(trace.freq[idx]), weights[idx], 0.0)
+    cost = []
+    for state in (a.state, b.state):
+        pos = states[state] + trace.t[idx] - 0.5
+        i = np.clip(np.round(pos).astype(np.int64), 0, len(log.freq) - 1)
+        r = np.where(w > 0, x - log.freq[i], 0.0)
+        r = np.where(np.isfinite(r), r, 0.0)
+        bias = np.nansum(w * r) / max(w.sum(), 1e-12)
+        cost.append(w * (r - bias) ** 2)
+    before = np.r_[0.0, np.cumsum(cost[0])]
+    after = np.r_[np.cumsum(cost[1][::-1])[::-1], 0.0]
+    split = lo + int(np.argmin(before + after))
+    return int(np.clip(_snap(trace, split, lo, hi, steps), a.first + 1, b.last - 1))
+
+
+def _snap(trace: Trace, split: int, lo: int, hi: int, steps: list[float]) -> int:
+    """A join is sharper in the hum itself than in the residuals (two stretches of grid
+    can run alike for seconds): move ``split`` to the nearest phase or frequency step
+    found in [lo, hi), else to a dip of the trace's SNR there (an estimate window that
+    straddles a join sees two hums and a weak peak)."""
+    inside = [s for s in steps if trace.t[lo] - 0.5 <= s < trace.t[hi - 1] + 0.5]
+    if inside:
+        step = min(inside, key=lambda s: abs(s - trace.t[split]))
+        return int(np.searchsorted(trace.t, step))
+    snr = trace.snr_db[lo:hi]
+    if np.isfinite(snr).sum() >= 4:
+        dip = int(np.nanargmin(snr))
+        if snr[dip] < np.nanmedian(snr) - SNR_DIP:
+            return lo + dip
+    return split
+
+
+def _piece(trace: Trace, log: GridLog, i0: int, i1: int) -> Piece:
+    """Trace indices [i0, i1) placed on their own over the whole log."""
+    n = len(trace.freq)
+    q0 = 0.0 if i0 == 0 else float(trace.t[i0] - 0.5)
+    q1 = float(trace.t[-1] + 0.5) if i1 >= n else float(trace.t[i1] - 0.5)
+    part = replace(trace, t=trace.t[i0:i1], freq=trace.freq[i0:i1],
+                   snr_db=trace.snr_db[i0:i1])
+    if len(log.freq) < len(part.freq) or not np.isfinite(part.freq).any():
+        return Piece(q0, q1, None, None, None, 1.0, False)
+    where = locate.locate(part, log, n_alternatives=0)
+    if where.best is None:
+        return Piece(q0, q1, None, None, None, 1.0, False)
+    offset = where.best.offset_seconds
+    at = log.start + dt.timedelta(seconds=offset + q0)
+    return Piece(query_start=round(q0, 3), query_end=round(q1, 3),
+                 recorded_at=at.isoformat().replace("+00:00", "Z"),
+                 offset_seconds=offset, score=where.best.score,
+                 false_match_probability=where.false_match_probability,
+                 placed=where.false_match_probability <= MAX_FALSE_MATCH)
+
+
+def _join_same(trace: Trace, log: GridLog, pieces: list[Piece]) -> list[Piece]:
+    """Neighbouring placed pieces at one placement (within ``SAME`` s) become one piece."""
+    out = [pieces[0]]
+    for p in pieces[1:]:
+        q = out[-1]
+        if (p.placed and q.placed and p.offset_seconds is not None
+                and q.offset_seconds is not None
+                and abs(p.offset_seconds - q.offset_seconds) <= SAME):
+            i0, i1 = _indices(trace, q)[0], _indices(trace, p)[1]
+            out[-1] = _piece(trace, log, i0, i1)
+        else:
+            out.append(p)
+    return out
