@@ -193,25 +193,90 @@ def _grid(index: Index, window_frames: float) -> _Grid:
     return _Grid(ids=ids, base=base, size=size, margin=margin)
 
 
+def _median(x: np.ndarray) -> float:
+    """``np.median`` of a small 1-D array without its overhead (the fit runs tens of
+    thousands of times per hour of query)."""
+    n = len(x)
+    v = np.sort(x)
+    return float(v[n // 2]) if n % 2 else float(0.5 * (v[n // 2 - 1] + v[n // 2]))
+
+
 def _fit(q: np.ndarray, r: np.ndarray, shift: np.ndarray, scale: np.ndarray):
     """Robust fit of r = a + b q with one pitch shift; returns (a, b, shift, inlier mask)."""
-    b = float(np.median(1.0 / scale))
-    a = float(np.median(r - b * q))
-    s = float(np.median(shift))
+    b = _median(1.0 / scale)
+    a = _median(r - b * q)
+    s = _median(shift)
     inl = np.ones(len(q), dtype=bool)
     for tol in (6.0, 4.0, LINE_TOL):
         inl = (np.abs(r - (a + b * q)) <= tol) & (np.abs(shift - s) <= SHIFT_TOL)
         if inl.sum() < 2:
             break
         qi, ri = q[inl], r[inl]
-        if qi.max() - qi.min() > 60:  # enough spread to fit the slope
-            b, a = np.polyfit(qi, ri, 1)
-            b = float(np.clip(b, 1 / MAX_TIME_FACTOR, MAX_TIME_FACTOR))
-            a = float(np.median(ri - b * qi))
-        else:
-            a = float(np.median(ri - b * qi))
-        s = float(np.median(shift[inl]))
+        if qi.max() - qi.min() > 60:  # enough spread to fit the slope (least squares)
+            dq = qi - qi.mean()
+            b = float(np.clip((dq * (ri - ri.mean())).sum() / (dq * dq).sum(),
+                              1 / MAX_TIME_FACTOR, MAX_TIME_FACTOR))
+        a = _median(ri - b * qi)
+        s = _median(shift[inl])
     return a, b, s, inl
+
+
+def _group_median(v: np.ndarray, group: np.ndarray, keep: np.ndarray,
+                  n_groups: int) -> np.ndarray:
+    """``np.median`` of ``v[keep]`` within each group (NaN for a group with none)."""
+    g, x = group[keep], v[keep]
+    order = np.lexsort((x, g))
+    x = x[order]
+    count = np.bincount(g, minlength=n_groups)
+    start = np.r_[0, np.cumsum(count)[:-1]]
+    out = np.full(n_groups, np.nan)
+    has = count > 0
+    lo, hi = start[has] + (count[has] - 1) // 2, start[has] + count[has] // 2
+    out[has] = 0.5 * (x[lo] + x[hi])
+    return out
+
+
+def _fit_groups(q: np.ndarray, r: np.ndarray, shift: np.ndarray, scale: np.ndarray,
+                group: np.ndarray, n_groups: int) -> np.ndarray:
+    """:func:`_fit` of every group of hits at once; returns the inlier mask of the hits.
+
+    The same steps as :func:`_fit`, vectorised over the groups, so that the chance cells
+    of a window's null (tens of them) cost one pass, not one fit each.
+    """
+    every = np.ones(len(q), dtype=bool)
+    b = _group_median(1.0 / scale, group, every, n_groups)
+    a = _group_median(r - b[group] * q, group, every, n_groups)
+    s = _group_median(shift, group, every, n_groups)
+    inl = np.ones(len(q), dtype=bool)
+    active = np.ones(n_groups, dtype=bool)
+    for tol in (6.0, 4.0, LINE_TOL):
+        on = active[group]
+        new = (np.abs(r - (a[group] + b[group] * q)) <= tol) & (np.abs(shift - s[group])
+                                                                <= SHIFT_TOL)
+        inl = np.where(on, new, inl)
+        count = np.bincount(group[inl & on], minlength=n_groups)
+        active &= count >= 2  # a group with fewer than two inliers stops where it is
+        use = inl & active[group]
+        if not use.any():
+            break
+        g = group[use]
+        qi, ri = q[use], r[use]
+        lo = np.full(n_groups, np.inf)
+        hi = np.full(n_groups, -np.inf)
+        np.minimum.at(lo, g, qi)
+        np.maximum.at(hi, g, qi)
+        n = np.maximum(np.bincount(g, minlength=n_groups), 1)
+        mq = np.bincount(g, qi, n_groups) / n
+        mr = np.bincount(g, ri, n_groups) / n
+        dq = qi - mq[g]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            slope = (np.bincount(g, dq * (ri - mr[g]), n_groups)
+                     / np.bincount(g, dq * dq, n_groups))
+        spread = active & (hi - lo > 60)
+        b = np.where(spread, np.clip(slope, 1 / MAX_TIME_FACTOR, MAX_TIME_FACTOR), b)
+        a = np.where(active, _group_median(r - b[group] * q, group, use, n_groups), a)
+        s = np.where(active, _group_median(shift, group, use, n_groups), s)
+    return inl
 
 
 @dataclass
@@ -266,8 +331,7 @@ def _window_lines(index: Index, h: _Hits, grid: _Grid, centre: float, *, thresho
     top = top[pooled[top] >= MIN_SCORE]
     if len(top) == 0:
         return []
-    by_cell = np.argsort(cells, kind="stable")
-    null = _score_null(h, cells[by_cell], by_cell, pooled, _around(top, grid, 1))
+    null = _score_null(h, cells, pooled, _around(top, grid, 1))
     lines: list[_Line] = []
     used = np.zeros(len(cells), dtype=bool)
     for c in top.tolist():
@@ -301,30 +365,30 @@ class _ScoreNull:
 
     Of the cells fitted, ``above`` scored over ``floor``; each further inlier triplet is
     ``ratio`` times as likely (a geometric tail, the shape of a negative binomial's). The
-    cells not fitted (``votes``: their votes, sorted) are counted, at the rate seen among
-    the fitted ones, only where their votes reach the score rated: a cell scores about
-    as many triplets as it votes, rarely more.
+    cells not fitted are counted, at the rate seen among the fitted ones, only where their
+    votes reach the score rated (``reach[v]``: how many voted v or more): a cell scores
+    about as many triplets as it votes, rarely more.
     """
 
     floor: float
     above: int
     share: float
     ratio: float
-    votes: np.ndarray
+    reach: np.ndarray
 
     def probability(self, score: int) -> float:
         """P(some chance cell of the search scores >= ``score``)."""
         if score <= self.floor:
             return 1.0
-        reach = len(self.votes) - int(np.searchsorted(self.votes, score, side="left"))
+        reach = int(self.reach[score]) if score < len(self.reach) else 0
         expected = max(self.above + reach * self.share, 1.0) * self.ratio ** (
             score - self.floor - 1)
         # floored where it underflows: a probability is never printed as exactly zero
         return max(float(-np.expm1(-expected)), FMP_FLOOR)
 
 
-def _score_null(h: _Hits, sorted_cells: np.ndarray, by_cell: np.ndarray,
-                pooled: np.ndarray, exclude: np.ndarray) -> _ScoreNull:
+def _score_null(h: _Hits, cells: np.ndarray, pooled: np.ndarray,
+                exclude: np.ndarray) -> _ScoreNull:
     """The null of the statistic the matcher decides on: the fitted inlier score.
 
     The ``NULL_CELLS`` busiest cells that are no candidate's (``exclude``) are fitted
@@ -335,21 +399,34 @@ def _score_null(h: _Hits, sorted_cells: np.ndarray, by_cell: np.ndarray,
     rating a score against votes rejected exact copies (bench/reuse sweep).
     """
     background = np.flatnonzero(~exclude & (pooled > 0))
-    order = np.lexsort((background, -pooled[background]))
-    busiest, rest = background[order[:NULL_CELLS]], background[order[NULL_CELLS:]]
+    if len(background) > NULL_CELLS:  # the busiest without sorting every cell
+        background = background[np.argpartition(-pooled[background], NULL_CELLS)]
+    busiest = background[:NULL_CELLS]
+    busiest = busiest[np.lexsort((busiest, -pooled[busiest]))]
+    rest = np.bincount(pooled[background[NULL_CELLS:]], minlength=1)
+    # each busiest cell's hits: those voting in it or in a neighbour (as for a candidate)
+    idx, group = [], []
+    for d in (-1, 0, 1):
+        table = np.full(len(pooled) + 2, -1, dtype=np.int64)
+        table[busiest + d + 1] = np.arange(len(busiest))
+        g = table[cells + 1]
+        idx.append(np.flatnonzero(g >= 0))
+        group.append(g[idx[-1]])
     scores = np.zeros(len(busiest))
-    for n, c in enumerate(busiest.tolist()):
-        lo, hi = np.searchsorted(sorted_cells, [c - 1, c + 2])
-        idx = np.sort(by_cell[lo:hi])
-        if len(idx) >= 2:
-            *_, inl = _fit(h.q_t1[idx], h.r_t1[idx], h.shift[idx], h.scale[idx])
-            scores[n] = len(np.unique(h.trip[idx[inl]]))
+    if len(busiest):
+        idx, group = np.concatenate(idx), np.concatenate(group)
+        inl = _fit_groups(h.q_t1[idx], h.r_t1[idx], h.shift[idx], h.scale[idx], group,
+                          len(busiest))
+        t0 = int(h.trip.min())
+        width = int(h.trip.max()) - t0 + 1
+        pairs = np.unique(group[inl] * width + (h.trip[idx[inl]] - t0))
+        scores = np.bincount(pairs // width, minlength=len(busiest)).astype(float)
     floor = float(np.median(scores)) if len(scores) else 0.0
     above = scores[scores > floor] - floor
     pseudo, excess = NULL_PRIOR
     mean = (above.sum() + pseudo * excess) / (len(above) + pseudo)
     return _ScoreNull(floor=floor, above=len(above), share=len(above) / max(len(scores), 1),
-                      ratio=1.0 - 1.0 / mean, votes=np.sort(pooled[rest]))
+                      ratio=1.0 - 1.0 / mean, reach=np.cumsum(rest[::-1])[::-1])
 
 
 def _around(cells: np.ndarray, grid: _Grid, reach: int) -> np.ndarray:
