@@ -676,6 +676,12 @@ def when(
               f"{e['harmonics_used']})")
     for a in e["alternatives"]:
         out.print(f"  alternative: {a['start']} (correlation {a['score']}, z {a['z']})")
+    for p in e.get("pieces") or [] if len(e.get("pieces") or []) > 1 else []:
+        where = (f"recorded at {p['recorded_at']}" if p["placed"] else
+                 "not placed" + (f" (best guess {p['recorded_at']})" if p["recorded_at"] else ""))
+        out.print(f"  piece {_hms(p['query_start'])}-{_hms(p['query_end'])}: {where}, "
+                  f"correlation {p['score']}, false-match probability "
+                  f"{p['false_match_probability']:.1e}")
     for d in e["discontinuities"]:
         out.print(f"  discontinuity at {_hms(d['time'])}: {d['kind']} step {d['strength']} "
                   f"({d['significance']}x its noise)")
