@@ -50,7 +50,10 @@ def render(res: dict) -> str:
     L = ["# Edited recordings: piecewise ENF placement and join detection", ""]
     L += [f"- date: {res['date']}; purport commit **{m['purport_commit']}**"
           + (f" (uncommitted in src/: {', '.join(m['src_status'])})" if m.get("src_status")
-             else ""),
+             else "")
+          + (f"; at the end of the run: {m['purport_commit_end']}"
+             f" (uncommitted in src/: {', '.join(m.get('src_status_end') or []) or 'none'})"
+             if m.get("purport_commit_end") else ""),
           f"- command: `{res['command']}` ({res['wall_s'] / 60:.1f} min wall, "
           f"{res['jobs']} job(s))",
           f"- machine: {m['cpu_model']}, {m['nproc']} CPUs (shared), {m['mem_gib']} GiB, "
@@ -154,6 +157,13 @@ def render(res: dict) -> str:
               f"({r['where']}) at {r['time']:.2f} s, differs {r['differs'] or '-'}; nearest "
               f"candidate {r['nearest']} s"]
     L += [f"- ... {len(miss)} missed in all" if len(miss) > 20 else "", ""]
+    false = j["breakdown_2s"].get("false", [])
+    L += [f"Candidates at no join (+-2 s), {len(false)} in all, the first 20:", ""]
+    for r in false[:20]:
+        L += [f"- {r['case']} {r['group']}: {r['detector']} at {r['time']:.2f} s"
+              + (f"-{r['end']:.2f} s" if r.get("end") is not None else "")
+              + (f", strength {r['strength']}" if r.get("strength") is not None else "")]
+    L += [""]
     return "\n".join(L) + "\n"
 
 

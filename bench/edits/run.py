@@ -236,6 +236,10 @@ def main(argv: list[str] | None = None) -> None:
         | {"dir": str(a.cases), "cases": len(cases),
            "hours": round(sum(c["duration"] for c in cases) / 3600, 3)},
     }
+    res["machine"]["purport_commit_end"] = commit()
+    res["machine"]["src_status_end"] = subprocess.run(
+        ["git", "status", "--porcelain", "--", "src"], cwd=ROOT, capture_output=True,
+        text=True).stdout.splitlines()
     res.update(score.score(cases, recs))
     res["records"] = recs
     (a.out / "results.json").write_text(json.dumps(res, indent=1))

@@ -148,17 +148,36 @@ def placement(cases: list[dict], recs: dict[str, dict]) -> dict:
 # --- joins --------------------------------------------------------------------------------
 
 
-def match(cands: list[float], truths: list[float], tol: float) -> tuple[set[int], set[int]]:
+SHORT_STRETCH = 1.0
+"""A candidate stretch (``end`` given) at most this long (a drop-out) covers a join inside
+it; a longer one (a repeated span, a voice window) is read as its two edges."""
+
+
+def distance(c: float | tuple, t: float) -> float:
+    """Seconds from a candidate (a time, or ``(time, end)``) to a truth join at ``t``."""
+    a, b = c if isinstance(c, tuple) else (c, None)
+    if b is None:
+        return abs(a - t)
+    if b - a <= SHORT_STRETCH and a <= t <= b:
+        return 0.0
+    return min(abs(a - t), abs(b - t))
+
+
+def match(cands: list, truths: list[float], tol: float) -> tuple[set[int], set[int]]:
     """One-to-one matching within ``tol`` s, closest pairs first: (candidate indices matched,
-    truth indices matched)."""
-    pairs = sorted((abs(c - t), i, j) for i, c in enumerate(cands) for j, t in enumerate(truths)
-                   if abs(c - t) <= tol)
+    truth indices matched). A candidate is a time or a ``(time, end)`` stretch."""
+    pairs = sorted((d, i, j) for i, c in enumerate(cands) for j, t in enumerate(truths)
+                   if (d := distance(c, t)) <= tol)
     ci, tj = set(), set()
     for _, i, j in pairs:
         if i not in ci and j not in tj:
             ci.add(i)
             tj.add(j)
     return ci, tj
+
+
+def _point(c: dict) -> float | tuple:
+    return (c["time"], c["end"]) if c.get("end") is not None else c["time"]
 
 
 def candidates(rec: dict, source: str) -> list[dict]:
@@ -187,13 +206,13 @@ def join_scores(cases: list[dict], recs: dict[str, dict], source: str,
             truths = [j["time"] for j in c["joins"]]
             kept = [i for i, j in enumerate(c["joins"]) if join_filter(j)]
             n_joins += len(kept)
-            ci, tj = match([x["time"] for x in cs], truths, tol)
+            ci, tj = match([_point(x) for x in cs], truths, tol)
             tot["cands"] += len(cs)
             tot["right"] += len(ci)
             tot["found"] += len(tj & set(kept))
             for key, acc in (("detector", det), ("family", fam)):
                 for name in sorted({x.get(key) or "?" for x in cs}):
-                    sub = [x["time"] for x in cs if (x.get(key) or "?") == name]
+                    sub = [_point(x) for x in cs if (x.get(key) or "?") == name]
                     si, sj = match(sub, truths, tol)
                     acc[name]["cands"] += len(sub)
                     acc[name]["right"] += len(si)
@@ -213,10 +232,14 @@ def join_scores(cases: list[dict], recs: dict[str, dict], source: str,
 
 def join_breakdown(cases: list[dict], recs: dict[str, dict], source: str, tol: float) -> dict:
     """Recall at ``tol`` by join kind, where, case group, final codec and recipe."""
-    rows = []
+    rows, false = [], []
     for c in cases:
-        cs = [x["time"] for x in candidates(recs[c["id"]], source)]
-        _, tj = match(cs, [j["time"] for j in c["joins"]], tol)
+        raw = candidates(recs[c["id"]], source)
+        cs = [_point(x) for x in raw]
+        ci, tj = match(cs, [j["time"] for j in c["joins"]], tol)
+        false += [{"case": c["id"], "group": c["group"], "time": x["time"], "end": x.get("end"),
+                   "detector": x.get("detector"), "strength": x.get("strength")}
+                  for i, x in enumerate(raw) if i not in ci]
         for k, j in enumerate(c["joins"]):
             rows.append({"case": c["id"], "time": j["time"], "kind": j["kind"],
                          "where": j.get("where") or ("pause" if j["kind"] == "cut-in-pause"
@@ -224,7 +247,8 @@ def join_breakdown(cases: list[dict], recs: dict[str, dict], source: str, tol: f
                          "group": c["group"], "codec": c["final"]["codec"],
                          "recipe": c["recipe"], "hum": j["hum"],
                          "differs": ",".join(j["differs"]), "found": k in tj,
-                         "nearest": min((round(x - j["time"], 2) for x in cs), key=abs,
+                         "nearest": min((round((x[0] if isinstance(x, tuple) else x)
+                                               - j["time"], 2) for x in cs), key=abs,
                                         default=None)})
     by = {}
     for key in ("kind", "where", "group", "codec", "recipe", "hum"):
@@ -232,7 +256,7 @@ def join_breakdown(cases: list[dict], recs: dict[str, dict], source: str, tol: f
         for r in rows:
             g[str(r[key])].append(r["found"])
         by[key] = {k: share(sum(v), len(v)) for k, v in sorted(g.items())}
-    return {"by": by, "joins": rows}
+    return {"by": by, "joins": rows, "false": false}
 
 
 def false_alarms(cases: list[dict], recs: dict[str, dict], source: str) -> dict:
@@ -429,7 +453,7 @@ def score(cases: list[dict], records: list[dict]) -> dict:
             "nohum_all": join_scores(nohum, recs, source),
             "nohum_rooms": join_scores(nohum, recs, source, _rooms),
             "derived_when_pieces_hum": join_scores(hum, recs, DERIVED),
-            "breakdown_2s": join_breakdown([c for c in cases if c["joins"]], recs, source, 2.0),
+            "breakdown_2s": join_breakdown(cases, recs, source, 2.0),
         },
         "false_alarms": false_alarms(cases, recs, source),
         "hum_detection": hum_detection(cases, recs),
