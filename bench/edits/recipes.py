@@ -116,9 +116,9 @@ def scale_spec(scale: str) -> list[dict]:
         {"group": "enf-cut-long", "kind": "cut", "n": 12 if full else 2, "hum": True,
          "removed": (60, 600), "minutes": (2.2, 10)},
         {"group": "enf-splice-time", "kind": "spliced", "n": 12 if full else 2, "hum": True,
-         "change": "time", "insert": (60, 180), "minutes": (3.2, 10)},
+         "change": "time", "insert": (65, 180), "minutes": (3.2, 10)},
         {"group": "enf-splice-room", "kind": "spliced", "n": 12 if full else 2, "hum": True,
-         "change": "room", "insert": (60, 180), "minutes": (3.2, 10)},
+         "change": "room", "insert": (65, 180), "minutes": (3.2, 10)},
         # joins only: short splices (10-60 s) with hum
         {"group": "splice-short", "kind": "spliced", "n": 6 if full else 1, "hum": True,
          "change": "room", "insert": (10, 59), "minutes": (1.5, 6)},
@@ -186,7 +186,7 @@ def draw_cases(seed: int, scale: str, log_seconds: int, fsdd_speakers: list[str]
                     rlo, rhi = (60, 600) if i % 2 else (0.5, 30)
                 removed = round(float(np.exp(rng.uniform(np.log(rlo), np.log(rhi)))), 2)
                 margin = MIN_PIECE if timed else 10.0
-                at = round(float(rng.uniform(margin + 2, seconds - margin - 2)), 2)
+                at = round(float(rng.uniform(margin + 5, seconds - margin - 5)), 2)
                 host["seconds"] = round(seconds + removed, 1)
                 host["offset"] = (_offset(rng, log_seconds, host["seconds"])
                                   if hum_db is not None else None)
@@ -194,11 +194,11 @@ def draw_cases(seed: int, scale: str, log_seconds: int, fsdd_speakers: list[str]
                 case["edit"] = {"at": at, "removed": removed,
                                 "where": "pause" if rng.random() < 0.5 else "mid-speech"}
             else:
-                ilo, ihi = g.get("insert", (60, 180))
+                ilo, ihi = g.get("insert", (65, 180))
                 insert = round(float(rng.uniform(ilo, ihi)), 1)
                 margin = MIN_PIECE if timed else 10.0
-                host_len = max(seconds - insert, 2 * margin + 5)
-                at = round(float(rng.uniform(margin + 2, host_len - margin - 2)), 2)
+                host_len = max(seconds - insert, 2 * margin + 12)
+                at = round(float(rng.uniform(margin + 5, host_len - margin - 5)), 2)
                 replace = round(float(rng.uniform(0.5, 20)), 2) if rng.random() < 0.4 else 0.0
                 host["seconds"] = round(host_len + replace, 1)
                 host["offset"] = (_offset(rng, log_seconds, host["seconds"])
