@@ -54,6 +54,7 @@ def render(res: dict) -> str:
           + (f"; at the end of the run: {m['purport_commit_end']}"
              f" (uncommitted in src/: {', '.join(m.get('src_status_end') or []) or 'none'})"
              if m.get("purport_commit_end") else ""),
+          *([f"- purport run from: {m['run_at']}"] if m.get("run_at") else []),
           f"- command: `{res['command']}` ({res['wall_s'] / 60:.1f} min wall, "
           f"{res['jobs']} job(s))",
           f"- machine: {m['cpu_model']}, {m['nproc']} CPUs (shared), {m['mem_gib']} GiB, "

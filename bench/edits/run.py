@@ -41,6 +41,9 @@ import report  # noqa: E402
 import score  # noqa: E402
 
 PURPORT = ROOT / ".venv" / "bin" / "purport"
+ENV: dict[str, str] = dict(os.environ)
+"""The environment of every purport call (``--at`` puts a commit's src/ first on
+PYTHONPATH)."""
 TIME = "/usr/bin/time"
 DROP = ("matched_reference", "trace", "frequency", "snr_db", "reference", "figure")
 
@@ -51,7 +54,8 @@ def log(msg: str) -> None:
 
 def helps(*cmd: str) -> str | None:
     """The ``--help`` text of a purport command, None when it does not exist."""
-    proc = subprocess.run([str(PURPORT), *cmd, "--help"], capture_output=True, text=True)
+    proc = subprocess.run([str(PURPORT), *cmd, "--help"], capture_output=True, text=True,
+                          env=ENV)
     return proc.stdout if proc.returncode == 0 else None
 
 
@@ -74,7 +78,8 @@ def timed(cmd: list[str], timeout: float) -> dict:
         full = [TIME, "-f", "%e %U %S %M", "-o", tf.name, *cmd] if Path(TIME).exists() else cmd
         t0 = time.time()
         try:
-            proc = subprocess.run(full, capture_output=True, text=True, timeout=timeout)
+            proc = subprocess.run(full, capture_output=True, text=True, timeout=timeout,
+                                  env=ENV)
         except subprocess.TimeoutExpired:
             return {"rc": None, "error": f"timeout after {timeout:.0f} s",
                     "wall_s": round(time.time() - t0, 2)}
@@ -186,6 +191,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--timeout", type=float, default=1800)
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--only", default="", help="comma-separated case ids")
+    ap.add_argument("--at", default="",
+                    help="run purport as committed at this revision (its src/ exported by "
+                         "git archive and put first on PYTHONPATH), not the working tree")
     a = ap.parse_args(argv)
     t0 = time.time()
     manifest = json.loads((a.cases / "manifest.json").read_text())
@@ -193,8 +201,24 @@ def main(argv: list[str] | None = None) -> None:
     if a.only:
         keep = set(a.only.split(","))
         cases = [c for c in cases if c["id"] in keep]
+    at_dir = tempfile.TemporaryDirectory()
+    if a.at:
+        rev = subprocess.run(["git", "rev-parse", "--short", a.at], cwd=ROOT, check=True,
+                             capture_output=True, text=True).stdout.strip()
+        tar = subprocess.run(["git", "archive", rev, "src"], cwd=ROOT, check=True,
+                             capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", at_dir.name], input=tar, check=True)
+        ENV["PYTHONPATH"] = str(Path(at_dir.name) / "src")
     caps = capabilities()
     facts = machine()
+    if a.at:
+        facts.update(purport_commit=rev, src_status=[], run_at=f"git archive {rev} src "
+                     "(the committed tree, not the working tree)")
+        where = subprocess.run([str(PURPORT.parent / "python"), "-c",
+                                "import purport; print(purport.__file__)"], env=ENV,
+                               capture_output=True, text=True).stdout.strip()
+        if not where.startswith(at_dir.name):
+            raise SystemExit(f"--at: purport still imports from {where}")
     log(f"{len(cases)} cases at purport {facts['purport_commit']}; capabilities {caps}")
     a.out.mkdir(parents=True, exist_ok=True)
     progress = a.out / "records.jsonl"
@@ -212,7 +236,7 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp, open(progress, "a" if a.resume else "w") as fh:
         empty = Path(tmp) / "empty.db"
         if not caps["edits"]:
-            subprocess.run([str(PURPORT), "init", "--db", str(empty)], check=True,
+            subprocess.run([str(PURPORT), "init", "--db", str(empty)], check=True, env=ENV,
                            capture_output=True)
         with ThreadPoolExecutor(a.jobs) as pool:
             futs = [pool.submit(run_case, c, a.cases, caps, empty, a.timeout) for c in todo]
@@ -236,10 +260,11 @@ def main(argv: list[str] | None = None) -> None:
         | {"dir": str(a.cases), "cases": len(cases),
            "hours": round(sum(c["duration"] for c in cases) / 3600, 3)},
     }
-    res["machine"]["purport_commit_end"] = commit()
-    res["machine"]["src_status_end"] = subprocess.run(
-        ["git", "status", "--porcelain", "--", "src"], cwd=ROOT, capture_output=True,
-        text=True).stdout.splitlines()
+    if not a.at:
+        res["machine"]["purport_commit_end"] = commit()
+        res["machine"]["src_status_end"] = subprocess.run(
+            ["git", "status", "--porcelain", "--", "src"], cwd=ROOT, capture_output=True,
+            text=True).stdout.splitlines()
     res.update(score.score(cases, recs))
     res["records"] = recs
     (a.out / "results.json").write_text(json.dumps(res, indent=1))
