@@ -12,7 +12,7 @@ import pytest
 import purport
 
 SRC = Path(purport.__file__).parent
-QUESTIONS = ("reuse", "voice", "timing", "news")
+QUESTIONS = ("reuse", "voice", "timing", "edits", "news")
 #: what a question package may not import: storage, the shells, and the service layer
 #: above it (which imports storage)
 FORBIDDEN = ("purport.archive", "purport.cli", "purport.web", "purport.assess",
