@@ -41,7 +41,7 @@ def test_compilation_assessment_has_every_question_and_its_splice_points(demo_ar
         assert key in a
     assert [m["name"] for m in sorted(a["reuse"]["matches"], key=lambda m: m["query_start"])] \
         == ["fulan_2019-03-01_address.ogg", "fulan_2020-06-15_sermon.mp3"]
-    splices = [p["time"] for p in a["edits"]["candidates"] if p["source"] == "reuse boundary"]
+    splices = [p["time"] for p in a["edits"]["candidates"] if p["detector"] == "reuse_boundary"]
     assert any(abs(t - 10.0) < 0.5 for t in splices)
     assert a["voice"]["log10_lr"] > 0 and a["recording"]["archive_recording"]["id"] == 4
     assert a["record"]["releases"] and json.dumps(a)  # serialisable as it stands

@@ -695,6 +695,59 @@ def when(
     out.print(f"limits: {e['limits']}")
 
 
+@app.command()
+def edits(
+    file: Annotated[Path, typer.Argument(help="The questioned recording.")],
+    grid_csv: Annotated[Path | None, typer.Option(
+        "--grid-csv", "--grid", help="Place the hum piece by piece in this "
+        "timestamp,frequency_hz CSV (no archive).")] = None,
+    region: Annotated[str | None, typer.Option(
+        help="Place the hum piece by piece in this region's grid logs in the archive.")
+    ] = None,
+    db: Db = None, json_: Json = False,
+) -> None:
+    """Was it cut or spliced, and where: every edit detector, each candidate with how often
+    its detector fires by chance."""
+    from purport.assess import edits as edits_
+
+    if region and grid_csv:
+        raise ParameterError("give --region or --grid-csv, not both")
+    with _interruptible():
+        archive = Archive(db) if region else None
+        try:
+            result = edits_.edits_file(file, archive=archive, region=region,
+                                       grid_csv=grid_csv)
+        finally:
+            if archive is not None:
+                archive.close()
+    if json_:
+        _emit(result)
+        return
+    rec = result["recording"]
+    cands = result["candidates"]
+    out.print(f"{rec['name']}: {_hms(rec['duration'])}, hum {rec['hum']}; "
+              f"{len(cands)} candidate edit point(s)")
+    for c in cands:
+        fa = c["false_alarms_per_hour"]
+        rate = "not measured" if fa is None else f"{fa:.2g} false alarms/h"
+        span = f"-{_hms(c['end'])}" if c.get("end") is not None else ""
+        out.print(f"  {_hms(c['time'])}{span}  {c['family']}/{c['detector']}  strength "
+                  f"{c['strength']:g}  ({rate})  {c['detail']}")
+    out.print("detectors (threshold; false alarms per hour of unedited speech):")
+    for d in result["detectors"]:
+        fa = d["false_alarms_per_hour"]
+        out.print(f"  {d['family']}/{d['name']}: "
+                  f"{'-' if d['threshold'] is None else format(d['threshold'], 'g')}; "
+                  f"{'not measured' if fa is None else format(fa, '.2g') + '/h'}")
+    if result["detectors"] and result["detectors"][0]["measured_on"]:
+        measured = {d["measured_on"] for d in result["detectors"]
+                    if d["false_alarms_per_hour"] is not None}
+        for m in sorted(measured):
+            out.print(f"measured on: {m}")
+    out.print(f"method: {result['method']}")
+    out.print(f"limits: {result['limits']}")
+
+
 @news_app.command("extract")
 def news_extract(
     file: Annotated[Path, typer.Argument(help="An article: HTML or plain text.")],

@@ -1,65 +1,56 @@
-"""Edits: the candidate cut and splice points the other questions found, on one time axis.
+"""Edits against the archive: ``purport edits`` and the ``edits`` part of ``verify``.
 
-Gathered here until the edit detectors have a package of their own; pure (the other
-questions' answers in, an :class:`Edits` out).
+The detectors are the pure :mod:`purport.edits` package; this module decodes the file
+once, fetches what they need (a grid log from the archive or a CSV, for the ENF pieces)
+and hands them the other questions' answers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
+from purport import media
+from purport.archive import Archive
+from purport.edits import EditsReport, detect
 from purport.reuse.report import ReuseReport
 from purport.voice.compare import VoiceReport
 
-METHOD = ("Cut and splice candidates gathered from the other questions: where re-used spans "
-          "begin and end, spans repeated inside the recording, speech windows in another "
-          "voice, and steps in the mains hum's phase or frequency.")
-LIMITS = ("Candidates, not findings: a re-used span can start at a natural pause, a voice "
-          "window can be flagged by noise, a hum step by a loud sound. A clean edit in a "
-          "recording without hum, re-use or a voice change leaves no trace here.")
-EDGE = 0.5  # seconds: a re-used span starting or ending this close to an end is no edit
+Edits = EditsReport  # the Assessment's ``edits`` part
 
 
-@dataclass(frozen=True)
-class Edits:
-    """The ``edits`` part of the Assessment: candidate points sorted by time."""
-
-    candidates: list[dict[str, Any]] = field(default_factory=list)
-    method: str = METHOD
-    limits: str = LIMITS
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Edits:
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+def edits_signal(signal: media.Signal, *, enf_report: dict[str, Any] | None = None,
+                 reuse: ReuseReport | None = None, self_reuse: ReuseReport | None = None,
+                 voice: VoiceReport | None = None) -> EditsReport:
+    """Every edit detector on decoded audio and on the other questions' answers."""
+    return detect(signal.y, sr=signal.sr, source_sr=signal.info.sample_rate,
+                  enf_report=enf_report, reuse=reuse, self_reuse=self_reuse, voice=voice,
+                  duration=signal.info.duration)
 
 
-def candidates(reuse: ReuseReport, self_reuse: ReuseReport, voice: VoiceReport | None,
-               timing: Mapping[str, Any], duration: float) -> Edits:
-    """Candidate edit points from every question (``voice`` None when it was not run)."""
-    points = []
-    for m in reuse.matches:
-        for t, side in ((m["query_start"], "starts"), (m["query_end"], "ends")):
-            if EDGE < t < duration - EDGE:
-                points.append({"time": t, "source": "reuse boundary",
-                               "detail": f"re-used span from {m['name']} {side} here"})
-    for m in self_reuse.matches:
-        points.append({"time": m["query_start"], "source": "self-reuse",
-                       "detail": f"{m['query_start']:.1f}-{m['query_end']:.1f} s repeats "
-                                 f"{m['ref_start']:.1f}-{m['ref_end']:.1f} s"})
-    for s in voice.segments if voice is not None else []:
-        if s.different_voice:
-            points.append({"time": s.start, "source": "voice change",
-                           "detail": f"window {s.start:.1f}-{s.end:.1f} s sounds like "
-                                     "a different voice from the rest"})
-    enf = timing.get("enf") or {}
-    for d in enf.get("discontinuities", []):
-        points.append({"time": d["time"], "source": f"ENF {d['kind']} step",
-                       "detail": f"step {d['strength']} ({d['significance']}x the hum's "
-                                 "own noise)"})
-    points.sort(key=lambda p: p["time"])
-    return Edits(candidates=points)
+def edits_file(path: str | Path, *, archive: Archive | None = None, region: str | None = None,
+               grid_csv: str | Path | None = None,
+               max_bytes: int = media.DEFAULT_MAX_BYTES,
+               max_duration: float = media.DEFAULT_MAX_DURATION) -> dict[str, Any]:
+    """``purport edits``: ``{"recording", "candidates", "detectors", "method", "limits"}``.
+
+    The file is decoded once (at :data:`purport.media.SR`, as ``verify`` decodes it); the
+    hum is extracted, and placed piece by piece when a grid log is given (``region`` from
+    the archive, or ``grid_csv``); spans repeated inside the recording are searched; no
+    archive recording is matched (``verify`` does that).
+    """
+    from purport.assess import reuse, timing
+    from purport.reuse.report import self_report
+
+    log = timing.grid_log(archive, region=region, grid_csv=grid_csv)
+    signal = media.load(path, sr=media.SR, max_bytes=max_bytes, max_duration=max_duration)
+    when = timing.when_signal(signal, log=log)
+    repeated = self_report(reuse.fingerprint_signal(signal), reuse.query_of(signal.info))
+    report = edits_signal(signal, enf_report=when["enf"], self_reuse=repeated)
+    info = signal.info
+    recording = {"name": info.name, "sha256": info.sha256, "duration": round(info.duration, 3),
+                 "codec": info.codec, "sample_rate": info.sample_rate,
+                 "hum": "present" if when["enf"].get("present") else "absent",
+                 "grid_log": None if log is None else {"start": timing._iso(log.start),
+                                                       "seconds": log.seconds}}
+    return {"recording": recording, **report.to_dict()}

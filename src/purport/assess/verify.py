@@ -6,8 +6,9 @@ decoded signal and what it needs from the archive: reuse the index, voice the cl
 speaker's reference embeddings, timing the grid log, the record the speaker's releases.
 
 Each question's part is exactly what its own command prints with ``--json`` (``purport
-match``, ``purport voice check``, ``purport when``, ``purport record``); ``edits`` gathers
-the candidate cut and splice points that the other questions found, on one time axis.
+match``, ``purport voice check``, ``purport when``, ``purport record``); ``edits`` runs
+every edit detector (:mod:`purport.edits`) on the signal and on the other questions'
+answers, and puts the candidate cut and splice points on one time axis.
 No verdict word anywhere: the evidence and its strength.
 """
 
@@ -127,7 +128,7 @@ class Assessment:
                "timing": (self.timing.get("enf") or {}).get("message", "")}
         if self.timing.get("content"):
             out["content"] = self.timing["content"]["message"]
-        out["edits"] = f"{len(self.edits.candidates)} candidate point(s)"
+        out["edits"] = self.edits.summary
         return out
 
 
@@ -209,8 +210,10 @@ def _assess(signal: media.Signal, *, archive: Archive, claimed_speaker: str | No
         filed = record_.record(archive, claimed_speaker, recordings=recordings)
     step(0.65, "timing: mains hum and content dating")
     when = timing.when_signal(signal, log=log, transcript=text, events=catalog)
-    edits = edits_.candidates(found, repeated, said if isinstance(said, VoiceReport) else None,
-                              when, recording["duration"])
+    step(0.85, "edits: joins, background, channel, hum steps and pieces")
+    edits = edits_.edits_signal(signal, enf_report=when.get("enf"), reuse=found,
+                                self_reuse=repeated,
+                                voice=said if isinstance(said, VoiceReport) else None)
     step(1.0, "done")
     return Assessment(recording=recording, claimed_speaker=claimed_speaker, reuse=found,
                       self_reuse=repeated, voice=said, timing=when, edits=edits,

@@ -114,22 +114,79 @@ def enf_figure(enf: dict, width: int = 900) -> str:
             f"{_axis(duration, width, 124)}{legend}</svg>")
 
 
-def edits_figure(edits: dict, duration: float, width: int = 900) -> str:
-    """Candidate edit points of every source on one time axis."""
-    sources = sorted({p["source"] for p in edits.get("candidates", [])})
-    if not sources:
+def pieces_figure(enf: dict, duration: float, width: int = 900) -> str:
+    """Each ENF piece over its stretch of the recording, with the grid time it was placed
+    at (grey: not placed). Empty without ``pieces``."""
+    pieces = [p for p in enf.get("pieces") or [] if isinstance(p, Mapping)]
+    if not pieces:
         return ""
-    row = {s: i for i, s in enumerate(sources)}
-    h = 24 * len(sources) + 10
     items = []
-    for s, i in row.items():
-        items.append(f"<text x='{width - 18}' y='{18 + 24 * i}' font-size='10' "
-                     f"text-anchor='end' fill='#555'>{e(s)}</text>")
-    for p in edits["candidates"]:
-        x, y = _x(p["time"], duration, width), 14 + 24 * row[p["source"]]
-        items.append(f"<circle cx='{x:.1f}' cy='{y}' r='5' "
-                     f"fill='{COLOURS[row[p['source']] % len(COLOURS)]}'><title>"
-                     f"{p['time']:.2f} s: {e(p['detail'])}</title></circle>")
+    for i, p in enumerate(pieces):
+        x0 = _x(float(p["query_start"]), duration, width)
+        x1 = _x(float(p["query_end"]), duration, width)
+        placed = bool(p.get("placed"))
+        fill = COLOURS[i % len(COLOURS)] if placed else "#bbb"
+        at = p.get("recorded_at")
+        label = (f"recorded at {at}" if placed else
+                 "not placed" + (f" (best guess {at})" if at else ""))
+        fmp = p.get("false_match_probability")
+        tip = (f"{p['query_start']:.1f}-{p['query_end']:.1f} s: {label}"
+               + (f", false-match p {fmp:.1e}" if isinstance(fmp, int | float) else ""))
+        items.append(f"<rect x='{x0:.1f}' y='{14 + 22 * (i % 2)}' width='{max(x1 - x0, 1):.1f}'"
+                     f" height='18' fill='{fill}' opacity='.75'><title>{e(tip)}</title></rect>"
+                     f"<text x='{x0 + 3:.1f}' y='{27 + 22 * (i % 2)}' font-size='10' "
+                     f"fill='#fff'>{e((at or 'not placed')[:19] if placed else 'not placed')}"
+                     "</text>")
+    return (f"<svg class='fig' width='{width}' height='84' role='img' aria-label='ENF pieces'>"
+            f"{''.join(items)}{_axis(duration, width, 60)}</svg>")
+
+
+FAMILIES = ("enf", "background", "channel", "join", "reuse", "voice")
+_OLD_SOURCES = {"reuse boundary": "reuse", "self-reuse": "reuse", "voice change": "voice"}
+
+
+def _family(c: Mapping[str, Any]) -> str:
+    """A candidate's family (stored assessments from before the edits package name a
+    ``source`` instead)."""
+    if c.get("family"):
+        return str(c["family"])
+    src = str(c.get("source", ""))
+    return _OLD_SOURCES.get(src, "enf" if src.startswith("ENF") else "join")
+
+
+def _rate(c: Mapping[str, Any]) -> str:
+    fa = c.get("false_alarms_per_hour")
+    return "not measured" if fa is None else f"{fa:.2g} per hour"
+
+
+def edits_figure(edits: dict, duration: float, width: int = 900) -> str:
+    """Candidate edit points on one time axis, one row per detector family; a stretch
+    (a drop-out, a repeat) as a bar."""
+    cands = edits.get("candidates") or []
+    if not cands:
+        return ""
+    h = 24 * len(FAMILIES) + 10
+    items = []
+    for i, fam in enumerate(FAMILIES):
+        items.append(f"<line x1='40' y1='{14 + 24 * i}' x2='{width - 120}' y2='{14 + 24 * i}' "
+                     "stroke='#eee'/>"
+                     f"<text x='{width - 18}' y='{18 + 24 * i}' font-size='10' "
+                     f"text-anchor='end' fill='#555'>{e(fam)}</text>")
+    for c in cands:
+        fam = _family(c)
+        row = FAMILIES.index(fam) if fam in FAMILIES else len(FAMILIES) - 1
+        x, y = _x(float(c["time"]), duration, width), 14 + 24 * row
+        colour = COLOURS[row % len(COLOURS)]
+        tip = (f"{c['time']:.2f} s, {c.get('detector') or c.get('source')}: "
+               f"{c.get('detail', '')} (fires by chance {_rate(c)})")
+        if c.get("end") is not None and float(c["end"]) > float(c["time"]):
+            x1 = _x(float(c["end"]), duration, width)
+            items.append(f"<rect x='{x:.1f}' y='{y - 5}' width='{max(x1 - x, 2):.1f}' "
+                         f"height='10' fill='{colour}' opacity='.7'><title>{e(tip)}</title>"
+                         "</rect>")
+        else:
+            items.append(f"<circle cx='{x:.1f}' cy='{y}' r='5' fill='{colour}'><title>"
+                         f"{e(tip)}</title></circle>")
     return (f"<svg class='fig' width='{width}' height='{h + 24}' role='img' aria-label='edit "
             f"candidates'>{''.join(items)}{_axis(duration, width, h)}</svg>")
 
@@ -200,7 +257,8 @@ def render(assessment: Assessment | Mapping[str, Any], *, header: str = "") -> s
     t = a["timing"]
     enf = t.get("enf") or {}
     parts += ["<h2 id='timing'>Timing: when was it recorded?</h2>",
-              f"<p>Mains hum (ENF): {e(enf.get('message', ''))}</p>", enf_figure(enf)]
+              f"<p>Mains hum (ENF): {e(enf.get('message', ''))}</p>", enf_figure(enf),
+              pieces_figure(enf, dur)]
     if enf.get("alternatives"):
         parts.append(_table([[x["start"], x["score"], x["z"]] for x in enf["alternatives"]],
                             ["alternative start", "correlation", "z"]))
@@ -213,11 +271,30 @@ def render(assessment: Assessment | Mapping[str, Any], *, header: str = "") -> s
     else:
         parts.append("<p>Content dating: no transcript and events catalog given.</p>")
     ed = a["edits"]
+    cands = ed.get("candidates") or []
     parts += ["<h2 id='edits'>Edits: cut or spliced, and where?</h2>",
+              f"<p>{e(assessment.edits.summary)}. Each row is a family of detectors; each "
+              "candidate says what it means and how often its detector fires by chance on "
+              "unedited speech.</p>",
               edits_figure(ed, dur),
-              _table([[f"{p['time']:.2f}", p["source"], p["detail"]] for p in ed["candidates"]],
-                     ["time s", "source", "detail"]) or
-              "<p>No candidate edit points found.</p>"]
+              _table([[f"{c['time']:.2f}" + (f"-{c['end']:.2f}" if c.get("end") is not None
+                                             else ""),
+                       f"{_family(c)} / {c.get('detector') or c.get('source')}",
+                       c.get("strength", ""), _rate(c), c.get("detail", "")]
+                      for c in cands],
+                     ["time s", "detector", "strength", "fires by chance", "what it means"])
+              or "<p>No candidate edit points found.</p>"]
+    if ed.get("detectors"):
+        measured = sorted({d["measured_on"] for d in ed["detectors"]
+                           if d.get("false_alarms_per_hour") is not None})
+        parts += [_table([[f"{d['family']} / {d['name']}",
+                           "-" if d["threshold"] is None else d["threshold"],
+                           "not measured" if d["false_alarms_per_hour"] is None
+                           else f"{d['false_alarms_per_hour']:.2g} per hour",
+                           d.get("meaning", "")] for d in ed["detectors"]],
+                         ["detector", "threshold", "false alarms", "a candidate means"]),
+                  "".join(f"<p class='muted'>False alarms measured on {e(m)}.</p>"
+                          for m in measured)]
     r = a["record"]
     parts.append("<h2 id='record'>In the speaker's record</h2>")
     if "skipped" in r:
