@@ -73,6 +73,29 @@ def test_a_room_tone_change_at_a_join_is_found_and_the_unedited_recording_raises
         background_.ROOM_TONE.threshold
 
 
+def _room(y: np.ndarray, rt60: float, rng: np.random.Generator) -> np.ndarray:
+    """``y`` in a reverberant room: the direct sound and a decaying noise tail."""
+    n = int(rt60 * SR)
+    tail = rng.standard_normal(n) * 10 ** (-3 * np.arange(n) / SR / rt60)
+    tail[:48] = 0
+    ir = 0.5 * tail / np.sqrt(np.sum(tail ** 2))
+    ir[0] = 1.0
+    return signal.fftconvolve(y, ir)[: len(y)]
+
+
+def test_a_change_of_reverberation_at_a_join_is_found_and_the_dry_recording_raises_nothing():
+    rng = np.random.default_rng(3)
+    y = _recording(150.0, seed=3)
+    dry = (y + _noise(len(y), rng, -60)).astype(np.float32)
+    assert detect(dry, sr=SR).candidates == []
+    spliced = dry.copy()
+    spliced[75 * SR:] = (_room(y, 0.8, rng) + _noise(len(y), rng, -60))[75 * SR:]
+    found = detect(spliced, sr=SR).candidates
+    assert [c["detector"] for c in found] == ["reverb"], found
+    assert found[0]["time"] - 2 <= 75.0 <= found[0]["end"] + 2
+    assert "dies away" in found[0]["detail"]
+
+
 def test_digital_silence_pasted_inside_the_recording_is_found():
     rng = np.random.default_rng(1)
     y = _recording(60.0, seed=2) + _noise(60 * SR, rng)

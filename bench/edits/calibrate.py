@@ -79,6 +79,7 @@ FLITE = ("kal", "kal16", "awb", "rms", "slt")
 #: candidate thresholds at which the rate is reported, per detector (the code's own is added)
 CURVES = {
     "room_tone": (3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 10.0),
+    "reverb": (3.0, 4.0, 5.0, 6.0, 8.0),
     "bandwidth": (8.0, 10.0, 12.0, 15.0, 18.0, 20.0, 25.0),
     "digital_silence": (30.0, 35.0, 40.0, 60.0),
     "click": (3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 15.0),
@@ -88,7 +89,7 @@ CURVES = {
     "enf_piece_jump": (3.0, 10.0, 30.0),
 }
 #: the lowest threshold each detector is run at (scores below it are never counted)
-FLOORS = {"room_tone": 2.0, "bandwidth": 6.0, "digital_silence": 30.0, "click": 3.0,
+FLOORS = {"room_tone": 2.0, "reverb": 2.0, "bandwidth": 6.0, "digital_silence": 30.0, "click": 3.0,
           "dc_step": 4.0}
 
 
@@ -326,6 +327,7 @@ def run_detectors(path: Path, log) -> tuple[dict[str, list[float]], float, objec
             got.setdefault(c.detector, []).append(c.strength)
 
     keep(background.room_tone(frames=frames, threshold=FLOORS["room_tone"]))
+    keep(background.reverb(frames=frames, threshold=FLOORS["reverb"]))
     keep(channel.bandwidth(frames=frames, threshold=FLOORS["bandwidth"]))
     keep(join.digital_silence(y, sr=sr, threshold=FLOORS["digital_silence"]))
     keep(join.clicks(y, sr=sr, threshold=FLOORS["click"]))

@@ -31,7 +31,8 @@ METHOD = (
     "in the two strongest hum harmonics and frequency jumps (from the timing question), "
     "and jumps in grid time between consecutive pieces placed in a grid log. Background: "
     "the pauses' room tone (8 bands, hum band included) before and after each time, "
-    "8 s either side, a change beyond the frames' own spread. Channel: the long-term "
+    "12 s either side, a change beyond the frames' own spread, and the early decay rate "
+    "of speech offsets (reverberation) 30 s either side. Channel: the long-term "
     "spectrum of the speech 10 s either side, a cliff in their difference at any edge "
     "above 1.5 kHz (another low-pass or sample rate). Join: digital silence or held "
     "samples inside the recording (30 dB or more below its floor), isolated spikes of "
@@ -100,7 +101,8 @@ def signal_candidates(y: np.ndarray, *, sr: int, source_sr: int | None = None
                       ) -> list[Candidate]:
     """The detectors over the signal itself (background, channel, join), unrated."""
     frames = analyse(y, sr=sr, source_sr=source_sr)
-    return (background.room_tone(frames=frames) + channel.bandwidth(frames=frames)
+    return (background.room_tone(frames=frames) + background.reverb(frames=frames)
+            + channel.bandwidth(frames=frames)
             + join.digital_silence(y, sr=sr) + join.clicks(y, sr=sr)
             + join.dc_steps(y, sr=sr))
 
