@@ -58,7 +58,14 @@ def write_wav(path: Path, *, seconds: float = 1.0, sr: int = 16000, freq: float 
     rng = np.random.default_rng(seed)
     t = np.arange(int(seconds * sr)) / sr
     y = 0.3 * np.sin(2 * np.pi * freq * t) + 0.01 * rng.standard_normal(len(t))
-    pcm = (np.clip(y, -1, 1) * 32767).astype("<i2")
+    return save_wav(path, y, sr=sr, channels=channels, rounded=False)
+
+
+def save_wav(path: Path, y: np.ndarray, *, sr: int = 16000, channels: int = 1,
+             rounded: bool = True) -> Path:
+    """Float mono samples as 16-bit PCM (repeated on ``channels``)."""
+    pcm = np.clip(y, -1, 1) * 32767
+    pcm = (pcm.round() if rounded else pcm).astype("<i2")
     if channels > 1:
         pcm = np.repeat(pcm[:, None], channels, axis=1)
     with wave.open(str(path), "wb") as w:

@@ -18,6 +18,7 @@ from purport.edits import base, detect, enf, fuse
 from purport.edits import channel as channel_
 from purport.edits import join as join_
 from purport.report.html import render
+from tests.conftest import save_wav
 from tests.speechlike import speech
 from tests.test_assess import _Checker
 
@@ -41,17 +42,6 @@ def _recording(seconds: float = 90.0, seed: int = 1, *, bright: bool = False) ->
 
 def _near(cands, t: float, within: float = 2.0) -> list:
     return [c for c in cands if abs(c["time"] - t) <= within]
-
-
-def _write_wav(path, y: np.ndarray, sr: int = SR) -> None:
-    import wave
-
-    pcm = (np.clip(y, -1, 1) * 32767).round().astype("<i2")
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(sr)
-        w.writeframes(pcm.tobytes())
 
 
 def test_a_room_tone_change_at_a_join_is_found_and_the_unedited_recording_raises_nothing():
@@ -205,7 +195,7 @@ def test_purport_edits_json_prints_the_contract(tmp_path, capsys):
     y = _recording(40.0, seed=4) + _noise(40 * SR, rng)
     y[20 * SR:20 * SR + 800] = 0.0
     path = tmp_path / "q.wav"
-    _write_wav(path, y)
+    save_wav(path, y, sr=SR)
     with pytest.raises(SystemExit) as exit_:
         main(["edits", str(path), "--json"])
     assert (exit_.value.code or 0) == 0
@@ -244,7 +234,7 @@ def test_verify_puts_every_detector_on_one_axis_and_the_report_draws_enf_pieces(
     y = _recording(40.0, seed=5) + _noise(40 * SR, rng)
     y[15 * SR:15 * SR + 1600] = 0.0
     path = tmp_path / "q.wav"
-    _write_wav(path, y)
+    save_wav(path, y, sr=SR)
     with Archive.init(str(tmp_path / "purport.db")) as archive:
         a = assess.verify(path, archive=archive)
     d = a.to_dict()

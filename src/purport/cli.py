@@ -527,12 +527,8 @@ def voice_compare(
     from purport.assess import voice
 
     with _interruptible():
-        archive = Archive(db) if calibration else None
-        try:
+        with _archive_if(bool(calibration), db) as archive:
             cal = voice.get_calibration(archive, calibration)
-        finally:
-            if archive is not None:
-                archive.close()
         report = voice.compare_files(questioned, reference, cal)
     if json_:
         _emit(report.to_dict())
@@ -659,13 +655,9 @@ def when(
     if region and grid:
         raise ParameterError("give --region or --grid, not both")
     with _interruptible():
-        archive = Archive(db) if region else None
-        try:
+        with _archive_if(bool(region), db) as archive:
             result = timing.when_file(file, archive=archive, region=region, grid_csv=grid,
                                      between=between, transcript=transcript, events=events)
-        finally:
-            if archive is not None:
-                archive.close()
     if json_:
         _emit(result)
         return
@@ -676,7 +668,8 @@ def when(
               f"{e['harmonics_used']})")
     for a in e["alternatives"]:
         out.print(f"  alternative: {a['start']} (correlation {a['score']}, z {a['z']})")
-    for p in e.get("pieces") or [] if len(e.get("pieces") or []) > 1 else []:
+    pieces = e.get("pieces") or []
+    for p in pieces if len(pieces) > 1 else []:  # one piece: the placement above
         where = (f"recorded at {p['recorded_at']}" if p["placed"] else
                  "not placed" + (f" (best guess {p['recorded_at']})" if p["recorded_at"] else ""))
         out.print(f"  piece {_hms(p['query_start'])}-{_hms(p['query_end'])}: {where}, "
@@ -713,13 +706,9 @@ def edits(
     if region and grid_csv:
         raise ParameterError("give --region or --grid-csv, not both")
     with _interruptible():
-        archive = Archive(db) if region else None
-        try:
+        with _archive_if(bool(region), db) as archive:
             result = edits_.edits_file(file, archive=archive, region=region,
                                        grid_csv=grid_csv)
-        finally:
-            if archive is not None:
-                archive.close()
     if json_:
         _emit(result)
         return
@@ -760,14 +749,10 @@ def news_extract(
     """Extract one article's record (nothing is stored); speakers resolve against --db."""
     from purport.assess import record
 
-    archive = Archive(db) if db or Path(os.environ.get("PURPORT_DB", "purport.db")).exists() \
-        else None
-    try:
+    known = bool(db) or Path(os.environ.get("PURPORT_DB", "purport.db")).exists()
+    with _archive_if(known, db) as archive:
         rec = record.extract_file(file, published=published, outlet=outlet, url=url,
                                 archive=archive)
-    finally:
-        if archive is not None:
-            archive.close()
     if json_:
         _emit(rec.to_dict())
         return
@@ -991,6 +976,17 @@ def _progress(what: str, *, show: bool = True) -> Iterator[Any]:
                   TimeRemainingColumn(), console=err, transient=True) as bar:
         task = bar.add_task(what, total=None)
         yield lambda i, n, label: bar.update(task, completed=i, total=n, description=label)
+
+
+@contextmanager
+def _archive_if(needed: bool, db: str | None) -> Iterator[Archive | None]:
+    """The archive opened (and closed after) when the command needs it, else None."""
+    archive = Archive(db) if needed else None
+    try:
+        yield archive
+    finally:
+        if archive is not None:
+            archive.close()
 
 
 @contextmanager

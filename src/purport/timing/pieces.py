@@ -59,17 +59,19 @@ class Piece:
         return asdict(self)
 
 
-def place_pieces(trace: Trace, log: GridLog, *, steps: Sequence[float] = ()) -> list[Piece]:
+def place_pieces(trace: Trace, log: GridLog, *, steps: Sequence[float] = (),
+                 located: locate.Location | None = None) -> list[Piece]:
     """The pieces of ``trace`` and their placements in ``log``, in recording order.
 
     A trace shorter than two windows, or one whose windows all follow one placement, is
     one piece placed as a whole (the same placement as :func:`locate.locate`). ``steps``:
     times (s) of the hum's phase or frequency steps
     (:func:`purport.timing.enf.discontinuities`), to which a boundary between pieces is
-    moved when one falls near it.
+    moved when one falls near it. ``located``: :func:`locate.locate` of the whole trace,
+    when the caller has it already.
     """
     n = len(trace.freq)
-    whole = _piece(trace, log, 0, n)
+    whole = _piece(trace, log, 0, n, located)
     if n < 2 * WINDOW or len(log.freq) < n:
         return [whole]
     weights = _weights(trace)
@@ -310,16 +312,19 @@ def _snap(trace: Trace, split: int, lo: int, hi: int, steps: list[float]) -> int
     return split
 
 
-def _piece(trace: Trace, log: GridLog, i0: int, i1: int) -> Piece:
-    """Trace indices [i0, i1) placed on their own over the whole log."""
+def _piece(trace: Trace, log: GridLog, i0: int, i1: int,
+           where: locate.Location | None = None) -> Piece:
+    """Trace indices [i0, i1) placed on their own over the whole log (``where``: that
+    placement when the caller already has it)."""
     n = len(trace.freq)
     q0 = 0.0 if i0 == 0 else float(trace.t[i0] - 0.5)
     q1 = float(trace.t[-1] + 0.5) if i1 >= n else float(trace.t[i1] - 0.5)
     part = replace(trace, t=trace.t[i0:i1], freq=trace.freq[i0:i1],
                    snr_db=trace.snr_db[i0:i1])
-    if len(log.freq) < len(part.freq) or not np.isfinite(part.freq).any():
-        return Piece(q0, q1, None, None, None, 1.0, False)
-    where = locate.locate(part, log, n_alternatives=0)
+    if where is None:
+        if len(log.freq) < len(part.freq) or not np.isfinite(part.freq).any():
+            return Piece(q0, q1, None, None, None, 1.0, False)
+        where = locate.locate(part, log, n_alternatives=0)
     if where.best is None:
         return Piece(q0, q1, None, None, None, 1.0, False)
     offset = where.best.offset_seconds

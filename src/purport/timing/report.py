@@ -98,7 +98,8 @@ def enf_report(y: np.ndarray, sr: int, log: grid.GridLog | None, *,
     if where.best is None:
         out["message"] = "the grid log has no stretch long enough to compare"
         return out
-    parts = pieces.place_pieces(trace, log, steps=[d["time"] for d in out["discontinuities"]])
+    parts = pieces.place_pieces(trace, log, steps=[d["time"] for d in out["discontinuities"]],
+                                located=where)
     out["pieces"] = [p.to_dict() for p in parts]
     out.update(start=where.best.start, score=where.best.score, confidence=where.confidence,
                false_match_probability=where.false_match_probability,
