@@ -237,13 +237,16 @@ def test_tones_that_are_steady_for_a_few_seconds_are_not_hum():
     assert enf.extract(y, sr=SR).present
 
 
-def test_false_match_probability_of_traces_from_no_hum_is_not_small():
-    # a 50 Hz trace forced out of no hum: its best lag is just the best of many, so none of
-    # a dozen should look confident (fmp < 0.01); the normal fit to all lags gave one 0.009
+def test_false_match_probability_of_traces_from_no_hum_is_calibrated():
+    # a 50 Hz trace forced out of no hum: its best lag is just the best of many, so its
+    # false-match probability must behave like a p-value under the null: at most about 1 %
+    # of such traces below 0.01 and 5 % below 0.05 (measured: 1/60 and 2/60; the normal
+    # fit to all lags once gave 1e-8)
     log = grid.GridLog(START, grid_path(12 * 3600, seed=7))
-    fmps = [locate.locate(enf.extract(wandering_tone(180, seed), sr=SR, nominal=50), log)
-            .false_match_probability for seed in range(12)]
-    assert min(fmps) > 0.05
+    fmps = np.array([locate.locate(enf.extract(wandering_tone(180, seed), sr=SR, nominal=50),
+                                   log).false_match_probability for seed in range(40)])
+    assert (fmps < 0.01).sum() <= 1
+    assert (fmps < 0.05).sum() <= 4
 
 
 def busy_path(seconds: int, seed: int) -> np.ndarray:

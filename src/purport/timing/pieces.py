@@ -24,22 +24,28 @@ from typing import Any
 
 import numpy as np
 
-from purport.timing import locate
+from purport.timing import enf, locate
 from purport.timing.enf import Trace
 from purport.timing.grid import GridLog
 
 WINDOW = 60            # seconds of trace per window
 HOP = 15               # seconds between window starts
 NULL_LAGS = 2000       # random lags of the log that give a window's chance scores
-NONE_Z = 2.5           # standardised window score a placement must beat to explain a window
+NONE_Z = 2.0           # standardised window score a placement must beat to explain a window
+MARGIN = 2.0           # weight of a better fit near the placement against it
 SWITCH = 4.0           # cost of a change of placement between windows (standardised units)
 SAME = 3.0             # seconds: placements this close are one placement
+LOCAL = 120            # seconds around a placement a window must fit it better than
 MIN_SEARCH = 75        # seconds: an unexplained stretch this long is searched for on its own
 SEARCH_FMP = 0.05      # ... and its placement is tried when at most this likely by chance
 MAX_PIECES = 8         # rounds of searching
 CHUNKS = (600, 300, 150, 90)  # seconds: a stretch no placement explains is searched in
                               # chunks this long, longest first
+NEAR = 3 * 3600        # seconds: a piece not placed in the whole log is sought this near
+                       # its recording's other placed pieces
 MAX_FALSE_MATCH = 0.01  # a piece is "placed" at this false-match probability or below
+EDGE = int(np.ceil(enf.WINDOW / 2))  # trace values whose estimate window reaches a join
+SNAP = 8               # seconds: how far a step or SNR dip may move a boundary
 SNR_DIP = 10.0         # dB below the median: an estimate window straddling a join
 
 
@@ -52,8 +58,10 @@ class Piece:
     recorded_at: str | None            # grid time of query_start under the placement
     offset_seconds: float | None       # log second of the recording's time 0, this placement
     score: float | None                # weighted correlation of the piece's trace
+    rms_mhz: float | None              # its root mean square difference from the log
     false_match_probability: float
     placed: bool
+    searched: str = "the whole log"    # the stretch of log the probability counts
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -74,7 +82,7 @@ def place_pieces(trace: Trace, log: GridLog, *, steps: Sequence[float] = (),
     whole = _piece(trace, log, 0, n, located)
     if n < 2 * WINDOW or len(log.freq) < n:
         return [whole]
-    weights = _weights(trace)
+    weights = locate.weights_of(trace)
     starts = np.arange(0, n - WINDOW + 1, HOP)
     if starts[-1] != n - WINDOW:
         starts = np.r_[starts, n - WINDOW]
@@ -89,9 +97,9 @@ def place_pieces(trace: Trace, log: GridLog, *, steps: Sequence[float] = (),
             cuts = [_boundary(trace, weights, log, a, b, table, list(steps))
                     for a, b in zip(runs, runs[1:], strict=False)]
             bounds = [0, *cuts, n]
-            pieces = _join_same(trace, log, [
+            pieces = _join_same(trace, log, _near_pass(trace, log, [
                 _piece(trace, log, i0, i1)
-                for i0, i1 in zip(bounds, bounds[1:], strict=False) if i1 > i0])
+                for i0, i1 in zip(bounds, bounds[1:], strict=False) if i1 > i0]))
         # what no placement found so far explains, or explains only by chance: search the
         # whole log for it, as a whole and in chunks
         gaps = [p for p in pieces if not p.placed and p.query_end - p.query_start >= MIN_SEARCH
@@ -140,20 +148,15 @@ def _search(trace: Trace, log: GridLog, i0: int, i1: int) -> list[Piece]:
     return []
 
 
-def _weights(trace: Trace) -> np.ndarray:
-    w = np.clip(10 ** (trace.snr_db / 10) - 1, 0, None)
-    return w / max(float(np.nanmax(w, initial=0)), 1e-12)
-
-
 def _window_moments(trace: Trace, weights: np.ndarray, log: GridLog,
                     starts: np.ndarray) -> np.ndarray:
-    """Mean and spread of each window's Fisher-z correlation over ``NULL_LAGS`` lags of the
+    """Mean and spread of each window's fit (:func:`_fit_at`) over ``NULL_LAGS`` lags of the
     log drawn at random (seeded): what a window scores at a placement that is chance."""
     lags = np.random.default_rng(0).integers(0, len(log.freq) - WINDOW + 1, NULL_LAGS)
     out = np.zeros((len(starts), 2))
     for i, s in enumerate(starts):
-        c = _correlation_at(trace.freq[s:s + WINDOW], weights[s:s + WINDOW], log.freq, lags)
-        z = np.arctanh(np.clip(c[np.isfinite(c)], -0.999999, 0.999999))
+        z = _fit_at(trace.freq[s:s + WINDOW], weights[s:s + WINDOW], log.freq, lags)
+        z = z[np.isfinite(z)]
         out[i] = (z.mean(), max(z.std(), 1e-6)) if len(z) > 10 else (0.0, 1.0)
     return out
 
@@ -183,43 +186,50 @@ def _assign(trace: Trace, weights: np.ndarray, log: GridLog, starts: np.ndarray,
 
 def _window_scores(trace: Trace, weights: np.ndarray, log: GridLog, starts: np.ndarray,
                    states: np.ndarray, moments: np.ndarray) -> np.ndarray:
-    """Standardised Fisher-z score of every window at every placement (windows x states),
-    the best within ``SAME`` s of the placement."""
+    """How much better every window fits each placement than the placements around it
+    (windows x states): its best fit within ``SAME`` s of the placement less its best fit
+    from ``SAME`` to ``LOCAL`` s away, in units of the window's chance spread. A window
+    after a short cut fits a few seconds later better than at the placement itself, and a
+    window of another day fits the placement no better than the minutes around it: both
+    score below zero, while a window that follows the placement stands above its
+    neighbourhood (the grid a few seconds away has the same level but not the same detail).
+    """
     out = np.full((len(starts), len(states)), -np.inf)
-    spread = np.arange(-int(SAME), int(SAME) + 1)
+    spread = np.arange(-LOCAL, LOCAL + 1)
+    near = np.abs(spread) <= SAME
     for i, s in enumerate(starts):
         x, w = trace.freq[s:s + WINDOW], weights[s:s + WINDOW]
         lags = np.round(states + trace.t[s] - 0.5).astype(np.int64)[:, None] + spread[None, :]
-        c = _correlation_at(x, w, log.freq, lags.ravel()).reshape(lags.shape)
-        z = np.arctanh(np.clip(c, -0.999999, 0.999999))
-        z = (z - moments[i, 0]) / moments[i, 1]
-        out[i] = np.where(np.isfinite(z), z, -np.inf).max(axis=1)
+        z = _fit_at(x, w, log.freq, lags.ravel()).reshape(lags.shape)
+        z = np.where(np.isfinite(z), z, -np.inf)
+        here, around = z[:, near].max(axis=1), z[:, ~near].max(axis=1)
+        level = (here - moments[i, 0]) / moments[i, 1]
+        margin = (here - around) / moments[i, 1]
+        out[i] = np.where(np.isfinite(here), level + MARGIN * np.minimum(margin, 0.0),
+                          -np.inf)
     return out
 
 
-def _correlation_at(x: np.ndarray, w: np.ndarray, log: np.ndarray,
-                    lags: np.ndarray) -> np.ndarray:
-    """:func:`locate.correlate` at the given lags only (direct sums; NaN where out of the
-    log or too little overlap)."""
+def _fit_at(x: np.ndarray, w: np.ndarray, log: np.ndarray, lags: np.ndarray) -> np.ndarray:
+    """-log of :meth:`locate.Sums.misfit` at the given lags only (direct sums; NaN where
+    out of the log or too little overlap): higher is a closer fit."""
     n = len(x)
     ok_lag = (lags >= 0) & (lags + n <= len(log))
     seg = np.full((len(lags), n), np.nan)
     idx = np.clip(lags, 0, max(len(log) - n, 0))[:, None] + np.arange(n)[None, :]
     seg[ok_lag] = log[idx[ok_lag]]
     wt = np.where(np.isfinite(x), w, 0.0)[None, :] * np.isfinite(seg)
-    xv = np.where(np.isfinite(x), x, 0.0)[None, :]
-    sv = np.where(np.isfinite(seg), seg, 0.0)
+    d = np.where(wt > 0, np.where(np.isfinite(x), x, 0.0)[None, :]
+                 - np.where(np.isfinite(seg), seg, 0.0), 0.0)
     total = wt.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mx = (wt * xv).sum(axis=1) / total
-        ms = (wt * sv).sum(axis=1) / total
-        cov = (wt * (xv - mx[:, None]) * (sv - ms[:, None])).sum(axis=1)
-        vx = (wt * (xv - mx[:, None]) ** 2).sum(axis=1)
-        vs = (wt * (sv - ms[:, None]) ** 2).sum(axis=1)
-        c = cov / np.sqrt(vx * vs)
+        mean = (wt * d).sum(axis=1) / total
+        spread = (wt * (d - mean[:, None]) ** 2).sum(axis=1) / total
+        m = spread + locate.KAPPA / (1 + locate.KAPPA) * mean * mean
+        fit = -np.log(np.maximum(m, locate.MIN_MISFIT))
     full = np.where(np.isfinite(x), w, 0.0).sum()
-    c[~ok_lag | (total < locate.MIN_OVERLAP * full)] = np.nan
-    return c
+    fit[~ok_lag | ~(total >= locate.MIN_OVERLAP * full)] = np.nan
+    return fit
 
 
 def _viterbi(score: np.ndarray) -> np.ndarray:
@@ -271,8 +281,8 @@ def _boundary(trace: Trace, weights: np.ndarray, log: GridLog, a: _Run, b: _Run,
     """The trace index where run ``b`` takes over from run ``a``.
 
     Where both are placed: the second that best splits the overlap between "follows a's
-    placement" and "follows b's" (least weighted squared residual, each side's mean
-    removed). Otherwise the middle of the windows' overlap.
+    placement" and "follows b's" (least weighted squared difference from the log).
+    Otherwise the middle of the windows' overlap.
     """
     lo, hi = min(a.core_end, b.core_start), max(a.core_end, b.core_start)
     lo, hi = max(lo - HOP, a.first), min(hi + HOP, b.last)
@@ -287,8 +297,7 @@ def _boundary(trace: Trace, weights: np.ndarray, log: GridLog, a: _Run, b: _Run,
         i = np.clip(np.round(pos).astype(np.int64), 0, len(log.freq) - 1)
         r = np.where(w > 0, x - log.freq[i], 0.0)
         r = np.where(np.isfinite(r), r, 0.0)
-        bias = np.nansum(w * r) / max(w.sum(), 1e-12)
-        cost.append(w * (r - bias) ** 2)
+        cost.append(w * r ** 2)  # no level removed: the level is what tells the sides apart
     before = np.r_[0.0, np.cumsum(cost[0])]
     after = np.r_[np.cumsum(cost[1][::-1])[::-1], 0.0]
     split = lo + int(np.argmin(before + after))
@@ -298,8 +307,10 @@ def _boundary(trace: Trace, weights: np.ndarray, log: GridLog, a: _Run, b: _Run,
 def _snap(trace: Trace, split: int, lo: int, hi: int, steps: list[float]) -> int:
     """A join is sharper in the hum itself than in the residuals (two stretches of grid
     can run alike for seconds): move ``split`` to the nearest phase or frequency step
-    found in [lo, hi), else to a dip of the trace's SNR there (an estimate window that
-    straddles a join sees two hums and a weak peak)."""
+    within ``SNAP`` s of it, else to a dip of the trace's SNR there (an estimate window
+    that straddles a join sees two hums and a weak peak). Farther away a step or a dip is
+    something else (a pause in the speech dips the SNR too)."""
+    lo, hi = max(lo, split - SNAP), min(hi, split + SNAP + 1)
     inside = [s for s in steps if trace.t[lo] - 0.5 <= s < trace.t[hi - 1] + 0.5]
     if inside:
         step = min(inside, key=lambda s: abs(s - trace.t[split]))
@@ -307,33 +318,67 @@ def _snap(trace: Trace, split: int, lo: int, hi: int, steps: list[float]) -> int
     snr = trace.snr_db[lo:hi]
     if np.isfinite(snr).sum() >= 4:
         dip = int(np.nanargmin(snr))
-        if snr[dip] < np.nanmedian(snr) - SNR_DIP:
+        if snr[dip] < np.nanmedian(trace.snr_db) - SNR_DIP:
             return lo + dip
     return split
 
 
 def _piece(trace: Trace, log: GridLog, i0: int, i1: int,
-           where: locate.Location | None = None) -> Piece:
+           where: locate.Location | None = None, near: Sequence[float] = ()) -> Piece:
     """Trace indices [i0, i1) placed on their own over the whole log (``where``: that
-    placement when the caller already has it)."""
+    placement when the caller already has it).
+
+    ``near``: placements (log offsets of recording time 0) of the recording's other
+    pieces. When the whole log does not place the piece, it is searched again within
+    ``NEAR`` s of each of them, the false-match probability counting only that stretch
+    of log (times the number of stretches searched): the pieces of one edited recording
+    were most often recorded hours, not days, apart, and a shorter search needs a less
+    unusual fit. The piece says which search placed it.
+    """
     n = len(trace.freq)
     q0 = 0.0 if i0 == 0 else float(trace.t[i0] - 0.5)
     q1 = float(trace.t[-1] + 0.5) if i1 >= n else float(trace.t[i1] - 0.5)
-    part = replace(trace, t=trace.t[i0:i1], freq=trace.freq[i0:i1],
-                   snr_db=trace.snr_db[i0:i1])
+    # an estimate window that reaches across a join measures two hums: at a join inside
+    # the recording the piece's first and last EDGE values are left out of its placement
+    j0 = i0 + EDGE if i0 > 0 and i1 - i0 > 4 * EDGE else i0
+    j1 = i1 - EDGE if i1 < n and i1 - i0 > 4 * EDGE else i1
+    part = replace(trace, t=trace.t[j0:j1], freq=trace.freq[j0:j1],
+                   snr_db=trace.snr_db[j0:j1])
     if where is None:
         if len(log.freq) < len(part.freq) or not np.isfinite(part.freq).any():
-            return Piece(q0, q1, None, None, None, 1.0, False)
+            return Piece(q0, q1, None, None, None, None, 1.0, False)
         where = locate.locate(part, log, n_alternatives=0)
     if where.best is None:
-        return Piece(q0, q1, None, None, None, 1.0, False)
-    offset = where.best.offset_seconds
+        return Piece(q0, q1, None, None, None, None, 1.0, False)
+    searched, shift, fmp = "the whole log", 0.0, where.false_match_probability
+    if fmp > MAX_FALSE_MATCH and near:
+        for other in near:
+            a = int(max(0, other + part.t[0] - NEAR))
+            b = int(min(len(log.freq), other + part.t[-1] + NEAR))
+            if b - a < 2 * len(part.freq):
+                continue
+            sub = GridLog(log.start + dt.timedelta(seconds=a), log.freq[a:b])
+            local = locate.locate(part, sub, n_alternatives=0)
+            p = min(1.0, local.false_match_probability * len(near))
+            if local.best is not None and p < fmp:
+                where, shift, fmp = local, float(a), p
+                searched = f"within {NEAR // 3600} h of another piece's placement"
+    offset = where.best.offset_seconds + shift
     at = log.start + dt.timedelta(seconds=offset + q0)
     return Piece(query_start=round(q0, 3), query_end=round(q1, 3),
                  recorded_at=at.isoformat().replace("+00:00", "Z"),
-                 offset_seconds=offset, score=where.best.score,
-                 false_match_probability=where.false_match_probability,
-                 placed=where.false_match_probability <= MAX_FALSE_MATCH)
+                 offset_seconds=round(offset, 3), score=where.best.score,
+                 rms_mhz=where.best.rms_mhz, false_match_probability=fmp,
+                 placed=fmp <= MAX_FALSE_MATCH, searched=searched)
+
+
+def _near_pass(trace: Trace, log: GridLog, pieces: list[Piece]) -> list[Piece]:
+    """Pieces the whole log did not place, sought again near the placed ones."""
+    placed = [p.offset_seconds for p in pieces if p.placed and p.offset_seconds is not None]
+    if not placed:
+        return pieces
+    return [p if p.placed else _piece(trace, log, *_indices(trace, p), near=placed)
+            for p in pieces]
 
 
 def _join_same(trace: Trace, log: GridLog, pieces: list[Piece]) -> list[Piece]:
