@@ -200,7 +200,7 @@ def test_purport_edits_json_prints_the_contract(tmp_path, capsys):
         main(["edits", str(path), "--json"])
     assert (exit_.value.code or 0) == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out) == {"recording", "candidates", "detectors", "method", "limits"}
+    assert set(out) == {"recording", "candidates", "detectors", "explained", "method", "limits"}
     assert out["recording"]["name"] == "q.wav" and out["recording"]["duration"] == 40.0
     keys = {"time", "end", "detector", "family", "strength", "false_alarms_per_hour", "detail"}
     assert out["candidates"] and all(keys <= set(c) for c in out["candidates"])
@@ -260,3 +260,27 @@ def test_verify_puts_every_detector_on_one_axis_and_the_report_draws_enf_pieces(
     d["edits"] = {"candidates": [{"time": 3.0, "source": "reuse boundary", "detail": "x"}],
                   "method": "m", "limits": "l"}
     assert "reuse / reuse boundary" in render(d)
+
+
+def test_a_room_change_inside_a_stretch_of_placed_hum_is_set_aside_and_one_at_its_end_is_not():
+    from purport.edits import fuse
+    from purport.edits.base import Candidate
+
+    placed = [{"query_start": 0.0, "query_end": 100.0, "placed": True,
+               "recorded_at": "2024-03-04T10:00:00Z", "false_match_probability": 1e-6},
+              {"query_start": 100.0, "query_end": 200.0, "placed": False}]
+    found = [Candidate(time=50.0, detector="room_tone", family="background", strength=9.0,
+                       detail="inside"),
+             Candidate(time=99.0, detector="room_tone", family="background", strength=9.0,
+                       detail="at the end"),
+             Candidate(time=50.0, detector="enf_phase_step", family="enf", strength=12.0,
+                       detail="a short cut stays possible"),
+             Candidate(time=150.0, detector="bandwidth", family="channel", strength=5.0,
+                       detail="not placed there")]
+    report = fuse.fuse(found, placed=fuse.placed_spans({"pieces": placed}))
+    kept = {(c["time"], c["detector"]) for c in report.candidates}
+    assert kept == {(99.0, "room_tone"), (50.0, "enf_phase_step"), (150.0, "bandwidth")}
+    assert [(c["time"], c["detector"]) for c in report.explained] == [(50.0, "room_tone")]
+    assert "0-100 s" in report.explained[0]["explained_by"]
+    # without placed hum nothing is set aside
+    assert len(fuse.fuse(found).candidates) == 4

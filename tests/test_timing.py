@@ -298,3 +298,21 @@ def test_splice_of_another_days_hum_gives_a_middle_piece_placed_at_that_day(spee
     assert _grid_time(placed[2], 350.0) == pytest.approx(2000.0 + 150 + 80, abs=2.0)
     assert placed[1].query_start == pytest.approx(150.0, abs=5.0)
     assert placed[1].query_end == pytest.approx(270.0, abs=5.0)
+
+
+def test_two_minutes_of_the_log_itself_are_placed_confidently_in_twelve_hours():
+    # the obvious case: a trace that is the log (plus estimation noise) must be placed at
+    # its own second with a small false-match probability; correlation alone rated such
+    # traces as chance (the smooth shape of a minute matches many stretches of a day)
+    path = busy_path(12 * 3600, seed=3)
+    log = grid.GridLog(START, path)
+    rng = np.random.default_rng(0)
+    for at in (3000, 17000, 30000):
+        f = path[at:at + 120] + rng.normal(0, 0.001, 120)
+        trace = enf.Trace(t=np.arange(120) + 0.5, freq=f, snr_db=np.full(120, 20.0),
+                          nominal=50, harmonics=(1,), harmonic_snr_db={1: 20.0},
+                          roughness=0.001, present=True)
+        where = locate.locate(trace, log)
+        assert abs(where.best.offset_seconds - at) < 1
+        assert where.false_match_probability < 0.01
+        assert where.best.rms_mhz < 2

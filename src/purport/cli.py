@@ -722,6 +722,13 @@ def edits(
         span = f"-{_hms(c['end'])}" if c.get("end") is not None else ""
         out.print(f"  {_hms(c['time'])}{span}  {c['family']}/{c['detector']}  strength "
                   f"{c['strength']:g}  ({rate})  {c['detail']}")
+    explained = result.get("explained") or []
+    if explained:
+        out.print(f"set aside ({len(explained)}): changes inside a stretch whose hum follows "
+                  "the grid log without a break")
+        for c in explained:
+            out.print(f"  {_hms(c['time'])}  {c['family']}/{c['detector']}  strength "
+                      f"{c['strength']:g}: {c['explained_by']}")
     out.print("detectors (threshold; false alarms per hour of unedited speech):")
     for d in result["detectors"]:
         fa = d["false_alarms_per_hour"]

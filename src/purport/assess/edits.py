@@ -32,7 +32,8 @@ def edits_file(path: str | Path, *, archive: Archive | None = None, region: str 
                grid_csv: str | Path | None = None,
                max_bytes: int = media.DEFAULT_MAX_BYTES,
                max_duration: float = media.DEFAULT_MAX_DURATION) -> dict[str, Any]:
-    """``purport edits``: ``{"recording", "candidates", "detectors", "method", "limits"}``.
+    """``purport edits``: ``{"recording", "candidates", "detectors", "explained", "method",
+    "limits"}``.
 
     The file is decoded once (at :data:`purport.media.SR`, as ``verify`` decodes it); the
     hum is extracted, and placed piece by piece when a grid log is given (``region`` from

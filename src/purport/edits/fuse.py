@@ -49,7 +49,10 @@ LIMITS = (
     "re-encoding the whole edited file hides clicks and digital silence; a recording "
     "whose pauses are all digital silence (noise-gated) is not searched for it. The "
     "signal is analysed at 16 kHz, so a bandwidth change above 8 kHz is not seen, and "
-    "compression history (a second encoding of one stretch) is not tested.")
+    "compression history (a second encoding of one stretch) is not tested. A room, "
+    "channel or hum-frequency change inside a stretch whose hum is placed in the grid log "
+    "is set aside as explained: hum added to a whole recording after editing would "
+    "hide a splice that way.")
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,7 @@ class EditsReport:
 
     candidates: list[dict[str, Any]] = field(default_factory=list)
     detectors: list[dict[str, Any]] = field(default_factory=list)
+    explained: list[dict[str, Any]] = field(default_factory=list)
     method: str = METHOD
     limits: str = LIMITS
 
@@ -122,14 +126,50 @@ def detect(y: np.ndarray, *, sr: int, source_sr: int | None = None,
               else enf.signal_steps(y, sr=sr, source_sr=source_sr))
     found += questions.reuse_candidates(reuse, self_reuse, duration)
     found += questions.voice_candidates(voice)
-    return fuse(found)
+    return fuse(found, placed=placed_spans(enf_report))
 
 
-def fuse(found: list[Candidate]) -> EditsReport:
+#: detectors whose change a continuous hum rules out as a join: the room, the channel and
+#: the hum's frequency cannot change at an edit inside a stretch whose hum follows the grid
+#: without a break (a cut shorter than the placement's tolerance stays possible: phase steps,
+#: clicks and drop-outs are kept)
+EXPLAINED_BY_HUM = ("room_tone", "reverberation", "bandwidth", "enf_frequency_step")
+HUM_MARGIN = 10.0  # seconds from a placed piece's ends within which nothing is explained
+
+
+def placed_spans(enf_report: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """The pieces of a timing report placed in a grid log (query start, end, where)."""
+    if not enf_report:
+        return []
+    return [p for p in enf_report.get("pieces") or []
+            if isinstance(p, Mapping) and p.get("placed")]
+
+
+def fuse(found: list[Candidate], *, placed: list[dict[str, Any]] | None = None
+         ) -> EditsReport:
     """Candidates of any detectors on one time axis, each with its measured false-alarm
-    rate; the report lists every detector."""
+    rate; the report lists every detector.
+
+    ``placed``: pieces whose hum was placed in a grid log. A room, channel or hum-frequency
+    change inside one (farther than ``HUM_MARGIN`` s from its ends) is listed under
+    ``explained``, with the piece, rather than as a candidate: the hum runs on with the
+    grid there, so the recording was not cut or spliced at that point (unless the hum
+    was added after the edit: see the limits).
+    """
     out: list[Candidate] = []
     for d in DETECTORS:
         out += rated([c for c in found if c.detector == d.name], d)
     out.sort(key=lambda c: (c.time, c.family, c.detector))
-    return EditsReport(candidates=[c.to_dict() for c in out], detectors=detector_table())
+    kept, explained = [], []
+    for c in out:
+        inside = next((p for p in placed or [] if c.detector in EXPLAINED_BY_HUM
+                       and p["query_start"] + HUM_MARGIN <= c.time
+                       <= p["query_end"] - HUM_MARGIN), None)
+        if inside is None:
+            kept.append(c.to_dict())
+        else:
+            explained.append({**c.to_dict(), "explained_by": (
+                f"the hum of {inside['query_start']:.0f}-{inside['query_end']:.0f} s follows "
+                f"the grid log without a break (recorded at {inside['recorded_at']}, "
+                f"false-match probability {inside['false_match_probability']:.1e})")})
+    return EditsReport(candidates=kept, detectors=detector_table(), explained=explained)
