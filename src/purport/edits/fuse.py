@@ -133,7 +133,7 @@ def detect(y: np.ndarray, *, sr: int, source_sr: int | None = None,
 #: the hum's frequency cannot change at an edit inside a stretch whose hum follows the grid
 #: without a break (a cut shorter than the placement's tolerance stays possible: phase steps,
 #: clicks and drop-outs are kept)
-EXPLAINED_BY_HUM = ("room_tone", "reverberation", "bandwidth", "enf_frequency_step")
+EXPLAINED_BY_HUM = ("room_tone", "reverb", "bandwidth", "enf_frequency_step")
 HUM_MARGIN = 10.0  # seconds from a placed piece's ends within which nothing is explained
 
 

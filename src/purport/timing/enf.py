@@ -158,10 +158,22 @@ def extract(y: np.ndarray, *, sr: int, nominal: int | None = None,
     best = None
     for nom in candidates:
         trace = _combine(tracks[nom], nom)
-        key = (trace.present, -trace.roughness if np.isfinite(trace.roughness) else -np.inf)
+        key = (trace.present, own_snr(trace, candidates),
+               -trace.roughness if np.isfinite(trace.roughness) else -np.inf)
         if best is None or key > best[0]:
             best = (key, trace)
     return best[1]
+
+
+def own_snr(trace: Trace, nominals: list[int]) -> float:
+    """The strongest SNR (dB) among the trace's harmonics that no other nominal in
+    ``nominals`` shares: 300 Hz is the 6th harmonic of 50 Hz and the 5th of 60 Hz, so a
+    50 Hz hum gives a smooth "60 Hz" trace from that one harmonic, and only the others
+    tell the two apart."""
+    others = [n for n in nominals if n != trace.nominal]
+    own = [v for h, v in trace.harmonic_snr_db.items()
+           if not any((h * trace.nominal) % n == 0 for n in others)]
+    return max(own, default=-np.inf)
 
 
 def _bands(nominal: int, top: float) -> list[tuple[int, slice]]:

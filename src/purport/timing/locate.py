@@ -190,8 +190,15 @@ def weights_of(trace: Trace) -> np.ndarray:
     return np.where(np.isfinite(f), w, 0.0)
 
 
-def locate(trace: Trace, log: GridLog, *, n_alternatives: int = 3) -> Location:
-    """Best placement of the trace in the log, its false-match probability, alternatives."""
+def locate(trace: Trace, log: GridLog, *, n_alternatives: int = 3,
+           within: tuple[int, int] | None = None) -> Location:
+    """Best placement of the trace in the log, its false-match probability, alternatives.
+
+    ``within``: search only lags [a, b) of the log (a second of the log per lag, the
+    trace's first value at lag + 0.5). The chance fits still come from the whole log, so
+    the null is as well estimated as for a full search; only the number of cells a chance
+    fit could come from is that of the stretch searched.
+    """
     weights = weights_of(trace)
     corr, mis = [], []
     for _, s in sums_blocks(trace.freq[None, :], weights[None, :], log.freq):
@@ -204,17 +211,28 @@ def locate(trace: Trace, log: GridLog, *, n_alternatives: int = 3) -> Location:
         return Location(best=None, confidence=0.0, false_match_probability=1.0,
                         searched=searched)
     fit = -np.log(np.maximum(m, MIN_MISFIT))  # higher is better
-    k = int(np.nanargmax(fit))
+    searched_cells = None
+    if within is not None:
+        a, b = max(0, int(within[0])), min(len(fit), int(within[1]))
+        if b <= a or not np.isfinite(fit[a:b]).any():
+            return Location(best=None, confidence=0.0, false_match_probability=1.0,
+                            searched=searched)
+        k = a + int(np.nanargmax(fit[a:b]))
+        searched_cells = (b - a) / CELL
+        searched["within_lags"] = [a, b]
+    else:
+        k = int(np.nanargmax(fit))
     away = np.ones(len(fit), bool)
     away[max(0, k - EXCLUSION):k + EXCLUSION + 1] = False
     null = fit[away & np.isfinite(fit)]
     mu, sd = (float(np.mean(null)), float(np.std(null))) if len(null) > 10 else (0.0, 1.0)
     sd = max(sd, 1e-6)
     z = (fit - mu) / sd
-    fmp = _tail_fmp(z, k)
+    fmp = _tail_fmp(z, k, searched_cells)
     if fmp is None:
         # short log: normal tail, independent lags from the trace's correlation length
-        n_eff = max(1.0, len(null) / _correlation_length(trace.freq))
+        lags_searched = len(null) if within is None else within[1] - within[0]
+        n_eff = max(1.0, lags_searched / _correlation_length(trace.freq))
         tail = stats.norm.sf(z[k])
         fmp = float(-np.expm1(n_eff * np.log1p(-min(tail, 1 - 1e-16))))
     frac = 0.0
@@ -253,7 +271,7 @@ def _placement(log: GridLog, offset: float, score: float, z: float,
                      z=round(float(z), 2), rms_mhz=round(1000 * float(np.sqrt(misfit)), 3))
 
 
-def _tail_fmp(z: np.ndarray, k: int) -> float | None:
+def _tail_fmp(z: np.ndarray, k: int, n_searched: float | None = None) -> float | None:
     """P(chance gives a fit as good as ``z[k]`` anywhere in the log), None when the log is
     too short to tell.
 
@@ -262,11 +280,13 @@ def _tail_fmp(z: np.ndarray, k: int) -> float | None:
     ``TAIL_SHARE`` best cells the cell maxima are taken to fall off no slower than
     exponentially (scale: their mean excess, the maximum-likelihood fit), and the
     false-match probability is the chance that any cell of the log reaches ``z[k]``:
-    ``1 - exp(-K exp(-(z[k] - u) / scale))`` with ``u`` the K-th best cell. An exponential
-    tail is the conservative choice for fits that are bounded above (a misfit cannot go
-    below the trace's own noise); the block-maximum Gumbel it replaces was fitted to all
-    blocks' maxima, whose spread comes from the log's calm and busy hours rather than from
-    its best chance fits, and rated a 2-minute trace at its exact place as chance (0.1-1).
+    ``1 - exp(-K exp(-(z[k] - u) / scale))`` with ``u`` the K-th best cell (times
+    ``n_searched`` over the cells fitted, when only ``n_searched`` cells were searched).
+    An exponential tail is the conservative choice for fits that are bounded above (a
+    misfit cannot go below the trace's own noise); the block-maximum Gumbel it replaces
+    was fitted to all blocks' maxima, whose spread comes from the log's calm and busy hours
+    rather than from its best chance fits, and rated a 2-minute trace at its exact place
+    as chance (0.1-1).
     """
     n_cells = len(z) // CELL
     if n_cells < MIN_CELLS:
@@ -283,7 +303,8 @@ def _tail_fmp(z: np.ndarray, k: int) -> float | None:
     top = max(MIN_TAIL, int(TAIL_SHARE * len(maxima)))
     u = maxima[top - 1]
     scale = max(float(np.mean(maxima[:top - 1] - u)), 1e-6)
-    expected = top * np.exp(-(z[k] - u) / scale) * (n_cells / len(maxima))
+    n_searched = n_cells if n_searched is None else max(1.0, n_searched)
+    expected = top * np.exp(-(z[k] - u) / scale) * (n_searched / len(maxima))
     return float(-np.expm1(-expected))
 
 

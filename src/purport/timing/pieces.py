@@ -39,9 +39,9 @@ LOCAL = 120            # seconds around a placement a window must fit it better 
 MIN_SEARCH = 75        # seconds: an unexplained stretch this long is searched for on its own
 SEARCH_FMP = 0.05      # ... and its placement is tried when at most this likely by chance
 MAX_PIECES = 8         # rounds of searching
-CHUNKS = (600, 300, 150, 90)  # seconds: a stretch no placement explains is searched in
+CHUNKS = (600, 300, 150, 90, 60)  # seconds: a stretch no placement explains is searched in
                               # chunks this long, longest first
-NEAR = 3 * 3600        # seconds: a piece not placed in the whole log is sought this near
+NEAR = 3600            # seconds: a piece not placed in the whole log is sought this near
                        # its recording's other placed pieces
 MAX_FALSE_MATCH = 0.01  # a piece is "placed" at this false-match probability or below
 EDGE = int(np.ceil(enf.WINDOW / 2))  # trace values whose estimate window reaches a join
@@ -328,12 +328,16 @@ def _piece(trace: Trace, log: GridLog, i0: int, i1: int,
     """Trace indices [i0, i1) placed on their own over the whole log (``where``: that
     placement when the caller already has it).
 
-    ``near``: placements (log offsets of recording time 0) of the recording's other
-    pieces. When the whole log does not place the piece, it is searched again within
-    ``NEAR`` s of each of them, the false-match probability counting only that stretch
-    of log (times the number of stretches searched): the pieces of one edited recording
-    were most often recorded hours, not days, apart, and a shorter search needs a less
-    unusual fit. The piece says which search placed it.
+    ``near``: the best placements (log offsets of recording time 0) of the recording's
+    other pieces, placed or not. When the whole log does not place the piece, it is
+    searched again within ``NEAR`` s of each of them, the false-match probability
+    counting only that stretch of log, times the number of stretches searched: the
+    pieces of one edited recording were most often recorded minutes or hours, not days,
+    apart, and a shorter search needs a less unusual fit. This stays a false-match
+    probability when the other piece's placement is itself wrong: it comes from other
+    seconds of the recording, independent of this piece's noise, so the chance that this
+    piece fits that well somewhere in a stretch chosen that way is the same. The piece
+    says which search placed it.
     """
     n = len(trace.freq)
     q0 = 0.0 if i0 == 0 else float(trace.t[i0] - 0.5)
@@ -350,20 +354,17 @@ def _piece(trace: Trace, log: GridLog, i0: int, i1: int,
         where = locate.locate(part, log, n_alternatives=0)
     if where.best is None:
         return Piece(q0, q1, None, None, None, None, 1.0, False)
-    searched, shift, fmp = "the whole log", 0.0, where.false_match_probability
+    searched, fmp = "the whole log", where.false_match_probability
     if fmp > MAX_FALSE_MATCH and near:
         for other in near:
-            a = int(max(0, other + part.t[0] - NEAR))
-            b = int(min(len(log.freq), other + part.t[-1] + NEAR))
-            if b - a < 2 * len(part.freq):
-                continue
-            sub = GridLog(log.start + dt.timedelta(seconds=a), log.freq[a:b])
-            local = locate.locate(part, sub, n_alternatives=0)
+            lag = other + part.t[0] - 0.5  # where the part's first value falls under it
+            local = locate.locate(part, log, n_alternatives=0,
+                                  within=(int(lag - NEAR), int(lag + NEAR) + 1))
             p = min(1.0, local.false_match_probability * len(near))
             if local.best is not None and p < fmp:
-                where, shift, fmp = local, float(a), p
-                searched = f"within {NEAR // 3600} h of another piece's placement"
-    offset = where.best.offset_seconds + shift
+                where, fmp = local, p
+                searched = f"within {NEAR // 3600} h of another piece's best placement"
+    offset = where.best.offset_seconds
     at = log.start + dt.timedelta(seconds=offset + q0)
     return Piece(query_start=round(q0, 3), query_end=round(q1, 3),
                  recorded_at=at.isoformat().replace("+00:00", "Z"),
@@ -373,12 +374,18 @@ def _piece(trace: Trace, log: GridLog, i0: int, i1: int,
 
 
 def _near_pass(trace: Trace, log: GridLog, pieces: list[Piece]) -> list[Piece]:
-    """Pieces the whole log did not place, sought again near the placed ones."""
-    placed = [p.offset_seconds for p in pieces if p.placed and p.offset_seconds is not None]
-    if not placed:
-        return pieces
-    return [p if p.placed else _piece(trace, log, *_indices(trace, p), near=placed)
-            for p in pieces]
+    """Pieces the whole log did not place, sought again near the other pieces' best
+    placements (see :func:`_piece`)."""
+    out = []
+    for p in pieces:
+        if not p.placed:
+            near = [q.offset_seconds for q in pieces
+                    if q is not p and q.offset_seconds is not None
+                    and abs(q.offset_seconds - (p.offset_seconds or np.inf)) > SAME]
+            if near:
+                p = _piece(trace, log, *_indices(trace, p), near=near)
+        out.append(p)
+    return out
 
 
 def _join_same(trace: Trace, log: GridLog, pieces: list[Piece]) -> list[Piece]:
