@@ -316,3 +316,18 @@ def test_two_minutes_of_the_log_itself_are_placed_confidently_in_twelve_hours():
         assert abs(where.best.offset_seconds - at) < 1
         assert where.false_match_probability < 0.01
         assert where.best.rms_mhz < 2
+
+
+@pytest.mark.parametrize("nominal", [50, 60])
+def test_hum_with_a_strong_300_hz_harmonic_is_read_at_its_own_nominal(nominal):
+    # 300 Hz is the 6th harmonic of 50 Hz and the 5th of 60 Hz: a hum whose strongest
+    # component is there (a small speaker, a buzzing transformer) gives a smooth trace
+    # under both nominals, and only the harmonics the two do not share tell them apart
+    path = grid_path(200, nominal, seed=4)
+    t = np.arange(int(120 * SR)) / SR
+    f = np.interp(t, np.arange(len(path)) + 0.5, path)
+    phase = 2 * np.pi * np.cumsum(f) / SR
+    order = 300 // nominal
+    y = 0.3 * np.sin(phase) + 0.2 * np.sin(2 * phase) + 1.0 * np.sin(order * phase)
+    y = (y + np.random.default_rng(0).normal(0, 0.3, len(y))).astype(np.float32)
+    assert enf.extract(y, sr=SR).nominal == nominal
