@@ -400,15 +400,17 @@ def targets(res: dict, cases: list[dict], recs: dict[str, dict], source: str) ->
                              f"{_pct(a['lower95'])})",
                  "worst_recipe": f"{wk}: {wtxt} = {_pct(wv)}" if wk else "-",
                  "verdict": _verdict(a["share"], a["lower95"], 0.7, True, wv)})
-    fa = res["false_alarms"]["no hum (generated + FSDD)"]
+    # FSDD recordings are read from separate takes butted together (each a recording of its
+    # own, with its own noise and edges): every take boundary is a real join, so they are
+    # not unedited speech. The target is scored on the generated recordings; FSDD is shown
     gen, fsdd = (res["false_alarms"][k] for k in ("generated, no hum", "FSDD, no hum"))
-    worst = max((x["per_hour"] for x in (gen, fsdd) if x["per_hour"] is not None), default=None)
     rows.append({"target": "false alarms on unedited speech without hum <= 1 per hour",
-                 "measured": f"{fa['alarms']} in {fa['hours']:.2f} h = {fa['per_hour']}/h "
-                             f"(95 % upper {fa['upper95_per_hour']}/h)",
-                 "worst_recipe": f"generated {gen['per_hour']}/h, FSDD {fsdd['per_hour']}/h",
-                 "verdict": _verdict(fa["per_hour"], fa["upper95_per_hour"], 1.0, False,
-                                     worst)})
+                 "measured": f"generated: {gen['alarms']} in {gen['hours']:.2f} h = "
+                             f"{gen['per_hour']}/h (95 % upper {gen['upper95_per_hour']}/h)",
+                 "worst_recipe": f"FSDD take-join recordings (not unedited: every take "
+                                 f"boundary is a join) {fsdd['per_hour']}/h",
+                 "verdict": _verdict(gen["per_hour"], gen["upper95_per_hour"], 1.0, False,
+                                     gen["per_hour"])})
     hd = res["hum_detection"]
     a = hd["at_40_3min"]
     wk, wv, wtxt = _worst(hd["at_40_3min_by_recipe"], "share", True)
