@@ -144,8 +144,10 @@ def test_enf_pieces_that_do_not_continue_meet_at_a_join_and_a_report_without_pie
          "placed": False},
     ]
     found = enf.piece_jumps({"pieces": pieces})
+    # the boundary of the piece that is not placed (600 s) is no candidate: on dev-full
+    # 2 of 21 such boundaries were joins
     assert [(c.time, c.detector, c.strength) for c in found] == \
-        [(300.0, "enf_piece_jump", 120.0), (600.0, "enf_piece_boundary", 1.0)]
+        [(300.0, "enf_piece_jump", 120.0)]
     assert "about 120 s of grid time are missing" in found[0].detail
     # a continuous recording: two pieces whose grid times continue are no join
     assert enf.piece_jumps({"pieces": [pieces[0], dict(pieces[1], recorded_at=
