@@ -31,7 +31,7 @@ JUMP_TOLERANCE = 3.0  # seconds: placements of a continuous recording agree with
 
 PHASE_STEP = Detector(
     name="enf_phase_step", family="enf", unit="step over the hum's own phase noise",
-    threshold=timing_enf.MIN_SIGNIFICANCE,
+    threshold=12.0,  # the timing report lists steps from MIN_SIGNIFICANCE (8) up
     meaning="the mains hum's phase jumps: two pieces butted together, each with its own "
             "hum")
 FREQUENCY_STEP = Detector(
