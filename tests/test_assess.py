@@ -181,3 +181,15 @@ def test_report_page_is_well_formed_offline_and_has_every_section(demo_archive):
     assert spec["file"] in page and "log10 LR" in page
     for word in ("authentic:", "verdict: ", "is genuine", "is fake"):
         assert word not in page.lower()
+
+
+def test_report_lists_changes_set_aside_by_placed_hum_with_the_reason(demo_archive):
+    a = demo.verify(demo_archive).to_dict()
+    a["edits"]["explained"] = [{
+        "time": 42.0, "detector": "room_tone", "family": "background", "strength": 9.1,
+        "explained_by": "the hum of 0-170 s follows the grid log without a break"}]
+    page = render(a)
+    checker = _Checker()
+    checker.feed(page)
+    assert checker.stack == []
+    assert "Set aside" in page and "follows the grid log without a break" in page

@@ -667,14 +667,16 @@ def when(
               f"roughness {e['detection']['roughness_mhz_per_s']} mHz/s, harmonics "
               f"{e['harmonics_used']})")
     for a in e["alternatives"]:
-        out.print(f"  alternative: {a['start']} (correlation {a['score']}, z {a['z']})")
+        out.print(f"  alternative: {a['start']} ({a.get('rms_mhz')} mHz RMS, correlation "
+                  f"{a['score']}, z {a['z']})")
     pieces = e.get("pieces") or []
     for p in pieces if len(pieces) > 1 else []:  # one piece: the placement above
         where = (f"recorded at {p['recorded_at']}" if p["placed"] else
                  "not placed" + (f" (best guess {p['recorded_at']})" if p["recorded_at"] else ""))
         out.print(f"  piece {_hms(p['query_start'])}-{_hms(p['query_end'])}: {where}, "
-                  f"correlation {p['score']}, false-match probability "
-                  f"{p['false_match_probability']:.1e}")
+                  f"{p.get('rms_mhz')} mHz RMS, false-match probability "
+                  f"{p['false_match_probability']:.1e} (searched: "
+                  f"{p.get('searched', 'the whole log')})")
     for d in e["discontinuities"]:
         out.print(f"  discontinuity at {_hms(d['time'])}: {d['kind']} step {d['strength']} "
                   f"({d['significance']}x its noise)")

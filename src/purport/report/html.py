@@ -260,8 +260,9 @@ def render(assessment: Assessment | Mapping[str, Any], *, header: str = "") -> s
               f"<p>Mains hum (ENF): {e(enf.get('message', ''))}</p>", enf_figure(enf),
               pieces_figure(enf, dur)]
     if enf.get("alternatives"):
-        parts.append(_table([[x["start"], x["score"], x["z"]] for x in enf["alternatives"]],
-                            ["alternative start", "correlation", "z"]))
+        parts.append(_table([[x["start"], x.get("rms_mhz", ""), x["score"], x["z"]]
+                             for x in enf["alternatives"]],
+                            ["alternative start", "mHz RMS from the log", "correlation", "z"]))
     c = t.get("content")
     if c:
         parts += [f"<p>Content: {e(c['message'])}</p>",
@@ -284,6 +285,13 @@ def render(assessment: Assessment | Mapping[str, Any], *, header: str = "") -> s
                       for c in cands],
                      ["time s", "detector", "strength", "fires by chance", "what it means"])
               or "<p>No candidate edit points found.</p>"]
+    if ed.get("explained"):
+        parts += ["<p>Set aside: changes inside a stretch whose hum follows the grid log "
+                  "without a break (the recording runs on there).</p>",
+                  _table([[f"{c['time']:.2f}", f"{_family(c)} / {c.get('detector')}",
+                           c.get("strength", ""), c.get("explained_by", "")]
+                          for c in ed["explained"]],
+                         ["time s", "detector", "strength", "why set aside"])]
     if ed.get("detectors"):
         measured = sorted({d["measured_on"] for d in ed["detectors"]
                            if d.get("false_alarms_per_hour") is not None})

@@ -117,9 +117,9 @@ def enf_report(y: np.ndarray, sr: int, log: grid.GridLog | None, *,
                matched_reference=_matched_reference(log, where.best.offset_seconds,
                                                     out["trace_start_seconds"] or 0.0,
                                                     len(trace.freq)))
-    out["message"] = (f"best fit: recording began {where.best.start} (correlation "
-                      f"{where.best.score:.3f}, false-match probability "
-                      f"{where.false_match_probability:.1e})")
+    out["message"] = (f"best fit: recording began {where.best.start} ({where.best.rms_mhz:.2f} "
+                      f"mHz RMS from the log, correlation {where.best.score:.3f}, false-match "
+                      f"probability {where.false_match_probability:.1e})")
     if len(parts) > 1:
         placed = [p for p in parts if p.placed]
         first = parts[0]
