@@ -269,7 +269,8 @@ def test_a_room_change_inside_a_stretch_of_placed_hum_is_set_aside_and_one_at_it
     from purport.edits.base import Candidate
 
     placed = [{"query_start": 0.0, "query_end": 100.0, "placed": True,
-               "recorded_at": "2024-03-04T10:00:00Z", "false_match_probability": 1e-6},
+               "recorded_at": "2024-03-04T10:00:00Z", "false_match_probability": 1e-6,
+               "departures": [[70.0, 78.0]]},
               {"query_start": 100.0, "query_end": 200.0, "placed": False}]
     found = [Candidate(time=50.0, detector="room_tone", family="background", strength=9.0,
                        detail="inside"),
@@ -278,11 +279,16 @@ def test_a_room_change_inside_a_stretch_of_placed_hum_is_set_aside_and_one_at_it
              Candidate(time=50.0, detector="enf_phase_step", family="enf", strength=12.0,
                        detail="a short cut stays possible"),
              Candidate(time=150.0, detector="bandwidth", family="channel", strength=5.0,
-                       detail="not placed there")]
+                       detail="not placed there"),
+             Candidate(time=82.0, detector="room_tone", family="background", strength=9.0,
+                       detail="near where the trace leaves the log: a short insert?"),
+             Candidate(time=40.0, detector="enf_frequency_step", family="enf",
+                       strength=40.0, detail="the hum's own evidence is never set aside")]
     report = fuse.fuse(found, placed=fuse.placed_spans({"pieces": placed}))
     kept = {(c["time"], c["detector"]) for c in report.candidates}
-    assert kept == {(99.0, "room_tone"), (50.0, "enf_phase_step"), (150.0, "bandwidth")}
+    assert kept == {(99.0, "room_tone"), (50.0, "enf_phase_step"), (150.0, "bandwidth"),
+                    (82.0, "room_tone"), (40.0, "enf_frequency_step")}
     assert [(c["time"], c["detector"]) for c in report.explained] == [(50.0, "room_tone")]
     assert "0-100 s" in report.explained[0]["explained_by"]
     # without placed hum nothing is set aside
-    assert len(fuse.fuse(found).candidates) == 4
+    assert len(fuse.fuse(found).candidates) == 6

@@ -331,3 +331,31 @@ def test_hum_with_a_strong_300_hz_harmonic_is_read_at_its_own_nominal(nominal):
     y = 0.3 * np.sin(phase) + 0.2 * np.sin(2 * phase) + 1.0 * np.sin(order * phase)
     y = (y + np.random.default_rng(0).normal(0, 0.3, len(y))).astype(np.float32)
     assert enf.extract(y, sr=SR).nominal == nominal
+
+
+def test_a_short_insert_from_another_time_shows_as_a_departure_of_its_piece():
+    # 12 s from another hour inside 10 minutes: too short to be a piece of its own (the
+    # whole stays one placed piece), but the trace leaves the log there, and that is
+    # where the hum no longer vouches for the recording running on
+    from purport.timing import pieces
+
+    path = busy_path(6 * 3600, seed=8)
+    log = grid.GridLog(START, path)
+    host, other = 3600, 15000
+    f = np.concatenate([path[host:host + 300], path[other:other + 12],
+                        path[host + 312:host + 600]])
+    f = f + np.random.default_rng(1).normal(0, 0.0005, len(f))
+    trace = enf.Trace(t=np.arange(len(f)) + 0.5, freq=f, snr_db=np.full(len(f), 20.0),
+                      nominal=50, harmonics=(1,), harmonic_snr_db={1: 20.0},
+                      roughness=0.001, present=True)
+    found = pieces.place_pieces(trace, log)
+    placed = [p for p in found if p.placed]
+    assert placed
+    departures = [d for p in placed for d in p.departures]
+    assert any(a < 312 and b > 300 for a, b in departures), departures  # overlaps it
+    # the clean continuous trace departs nowhere
+    clean = enf.Trace(t=trace.t, freq=path[host:host + 600]
+                      + np.random.default_rng(1).normal(0, 0.0005, 600),
+                      snr_db=trace.snr_db, nominal=50, harmonics=(1,),
+                      harmonic_snr_db={1: 20.0}, roughness=0.001, present=True)
+    assert [p.departures for p in pieces.place_pieces(clean, log)] == [[]]

@@ -49,10 +49,10 @@ LIMITS = (
     "re-encoding the whole edited file hides clicks and digital silence; a recording "
     "whose pauses are all digital silence (noise-gated) is not searched for it. The "
     "signal is analysed at 16 kHz, so a bandwidth change above 8 kHz is not seen, and "
-    "compression history (a second encoding of one stretch) is not tested. A room, "
-    "channel or hum-frequency change inside a stretch whose hum is placed in the grid log "
-    "is set aside as explained: hum added to a whole recording after editing would "
-    "hide a splice that way.")
+    "compression history (a second encoding of one stretch) is not tested. A room or "
+    "channel change inside a stretch whose hum is placed in the grid log, away from where "
+    "the trace leaves the log, is set aside as explained: hum added to a whole recording "
+    "after editing would hide a splice that way.")
 
 
 @dataclass(frozen=True)
@@ -129,11 +129,12 @@ def detect(y: np.ndarray, *, sr: int, source_sr: int | None = None,
     return fuse(found, placed=placed_spans(enf_report))
 
 
-#: detectors whose change a continuous hum rules out as a join: the room, the channel and
-#: the hum's frequency cannot change at an edit inside a stretch whose hum follows the grid
-#: without a break (a cut shorter than the placement's tolerance stays possible: phase steps,
-#: clicks and drop-outs are kept)
-EXPLAINED_BY_HUM = ("room_tone", "reverb", "bandwidth", "enf_frequency_step")
+#: detectors whose change a continuous hum rules out as a join: the room and the channel
+#: cannot change at an edit inside a stretch whose hum follows the grid without a break
+#: (a cut shorter than the placement's tolerance stays possible: phase and frequency steps,
+#: clicks and drop-outs are kept; so is anything near a stretch where the trace leaves
+#: the log, ``departures``: a short insert from another time does not split a piece)
+EXPLAINED_BY_HUM = ("room_tone", "reverb", "bandwidth")
 HUM_MARGIN = 10.0  # seconds from a placed piece's ends within which nothing is explained
 
 
@@ -150,8 +151,9 @@ def fuse(found: list[Candidate], *, placed: list[dict[str, Any]] | None = None
     """Candidates of any detectors on one time axis, each with its measured false-alarm
     rate; the report lists every detector.
 
-    ``placed``: pieces whose hum was placed in a grid log. A room, channel or hum-frequency
-    change inside one (farther than ``HUM_MARGIN`` s from its ends) is listed under
+    ``placed``: pieces whose hum was placed in a grid log. A room or channel change inside
+    one (farther than ``HUM_MARGIN`` s from its ends and from its ``departures``) is listed
+    under
     ``explained``, with the piece, rather than as a candidate: the hum runs on with the
     grid there, so the recording was not cut or spliced at that point (unless the hum
     was added after the edit: see the limits).
@@ -164,7 +166,9 @@ def fuse(found: list[Candidate], *, placed: list[dict[str, Any]] | None = None
     for c in out:
         inside = next((p for p in placed or [] if c.detector in EXPLAINED_BY_HUM
                        and p["query_start"] + HUM_MARGIN <= c.time
-                       <= p["query_end"] - HUM_MARGIN), None)
+                       <= p["query_end"] - HUM_MARGIN
+                       and not any(a - HUM_MARGIN <= c.time <= b + HUM_MARGIN
+                                   for a, b in p.get("departures") or [])), None)
         if inside is None:
             kept.append(c.to_dict())
         else:

@@ -76,12 +76,6 @@ def correlate(trace: np.ndarray, weights: np.ndarray, log: np.ndarray) -> np.nda
     return np.concatenate(parts)
 
 
-def misfit(trace: np.ndarray, weights: np.ndarray, log: np.ndarray) -> np.ndarray:
-    """:meth:`Sums.misfit` (Hz², weighted mean squared difference) at every lag of ``log``."""
-    parts = [s.misfit()[0] for _, s in sums_blocks(trace[None, :], weights[None, :], log)]
-    return np.concatenate(parts)
-
-
 @dataclass(frozen=True)
 class Sums:
     """Weighted sums of a trace against the log at a block of lags (rows: traces).
@@ -135,8 +129,8 @@ def sums_blocks(traces: np.ndarray, weights: np.ndarray, log: np.ndarray,
     """:class:`Sums` of several equal-length traces (rows) against every lag of ``log``, a
     block of lags at a time: yields (first lag, sums of shape (rows, lags in the block)).
 
-    The log's transforms are computed once per block for all the traces, which is what
-    makes placing a recording's many windows affordable (see :mod:`purport.timing.pieces`).
+    The log's transforms are computed once per block for all the traces (rows), so several
+    traces of one length cost little more than one.
     """
     n, m = traces.shape[1], len(log)
     if m < n:
@@ -187,7 +181,7 @@ def weights_of(trace: Trace) -> np.ndarray:
             med = np.nanmedian(np.lib.stride_tricks.sliding_window_view(padded, OUTLIER_SPAN),
                                axis=1)
         w = np.where(np.abs(f - med) > OUTLIER_HZ, 0.0, w)
-    return np.where(np.isfinite(f), w, 0.0)
+    return np.where(np.isfinite(f) & np.isfinite(w), w, 0.0)
 
 
 def locate(trace: Trace, log: GridLog, *, n_alternatives: int = 3,
@@ -231,7 +225,7 @@ def locate(trace: Trace, log: GridLog, *, n_alternatives: int = 3,
     fmp = _tail_fmp(z, k, searched_cells)
     if fmp is None:
         # short log: normal tail, independent lags from the trace's correlation length
-        lags_searched = len(null) if within is None else within[1] - within[0]
+        lags_searched = len(null) if searched_cells is None else searched_cells * CELL
         n_eff = max(1.0, lags_searched / _correlation_length(trace.freq))
         tail = stats.norm.sf(z[k])
         fmp = float(-np.expm1(n_eff * np.log1p(-min(tail, 1 - 1e-16))))
@@ -277,7 +271,8 @@ def _tail_fmp(z: np.ndarray, k: int, n_searched: float | None = None) -> float |
 
     The lags are cut into cells of ``CELL`` s (about one independent placement each; the
     cells near ``k`` are left out) and each cell keeps its best fit. Above the
-    ``TAIL_SHARE`` best cells the cell maxima are taken to fall off no slower than
+    ``TAIL_SHARE`` best cells (at least ``MIN_TAIL``: on a log under about 33 h, more than
+    1 %) the cell maxima are taken to fall off no slower than
     exponentially (scale: their mean excess, the maximum-likelihood fit), and the
     false-match probability is the chance that any cell of the log reaches ``z[k]``:
     ``1 - exp(-K exp(-(z[k] - u) / scale))`` with ``u`` the K-th best cell (times

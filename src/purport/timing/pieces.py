@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -45,6 +45,9 @@ NEAR = 3600            # seconds: a piece not placed in the whole log is sought 
                        # its recording's other placed pieces
 MAX_FALSE_MATCH = 0.01  # a piece is "placed" at this false-match probability or below
 EDGE = int(np.ceil(enf.WINDOW / 2))  # trace values whose estimate window reaches a join
+DEPART_MIN = 4         # seconds in a row: a departure of a placed piece from the log
+DEPART_SIGMAS = 4.0    # robust spreads of the piece's residual
+DEPART_FLOOR = 0.0005  # Hz: the least spread assumed (a clean trace is this noisy)
 SNAP = 8               # seconds: how far a step or SNR dip may move a boundary
 SNR_DIP = 10.0         # dB below the median: an estimate window straddling a join
 
@@ -62,6 +65,8 @@ class Piece:
     false_match_probability: float
     placed: bool
     searched: str = "the whole log"    # the stretch of log the probability counts
+    departures: list[list[float]] = field(default_factory=list)  # [start, end] s where a
+    # placed piece's trace leaves the log (see _departures)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -97,9 +102,9 @@ def place_pieces(trace: Trace, log: GridLog, *, steps: Sequence[float] = (),
             cuts = [_boundary(trace, weights, log, a, b, table, list(steps))
                     for a, b in zip(runs, runs[1:], strict=False)]
             bounds = [0, *cuts, n]
-            pieces = _join_same(trace, log, _near_pass(trace, log, [
+            pieces = _near_pass(trace, log, _join_same(trace, log, _near_pass(trace, log, [
                 _piece(trace, log, i0, i1)
-                for i0, i1 in zip(bounds, bounds[1:], strict=False) if i1 > i0]))
+                for i0, i1 in zip(bounds, bounds[1:], strict=False) if i1 > i0])))
         # what no placement found so far explains, or explains only by chance: search the
         # whole log for it, as a whole and in chunks
         gaps = [p for p in pieces if not p.placed and p.query_end - p.query_start >= MIN_SEARCH
@@ -118,7 +123,8 @@ def place_pieces(trace: Trace, log: GridLog, *, steps: Sequence[float] = (),
                     added = True
         if not added:
             break
-    return pieces
+    return [replace(p, departures=_departures(trace, log, p)) if p.placed else p
+            for p in pieces]
 
 
 def _indices(trace: Trace, p: Piece) -> tuple[int, int]:
@@ -186,13 +192,14 @@ def _assign(trace: Trace, weights: np.ndarray, log: GridLog, starts: np.ndarray,
 
 def _window_scores(trace: Trace, weights: np.ndarray, log: GridLog, starts: np.ndarray,
                    states: np.ndarray, moments: np.ndarray) -> np.ndarray:
-    """How much better every window fits each placement than the placements around it
-    (windows x states): its best fit within ``SAME`` s of the placement less its best fit
-    from ``SAME`` to ``LOCAL`` s away, in units of the window's chance spread. A window
-    after a short cut fits a few seconds later better than at the placement itself, and a
-    window of another day fits the placement no better than the minutes around it: both
-    score below zero, while a window that follows the placement stands above its
-    neighbourhood (the grid a few seconds away has the same level but not the same detail).
+    """How well every window follows each placement (windows x states), in units of the
+    window's chance spread: its best fit within ``SAME`` s of the placement over the
+    chance fits (``moments``), less ``MARGIN`` times by how much a fit from ``SAME`` to
+    ``LOCAL`` s away beats it. A window after a short cut fits a few seconds later better
+    than at the placement itself, and a window of another day fits the placement no better
+    than chance: both score low, while a window that follows the placement stands far
+    above chance and above its neighbourhood (the grid a few seconds away has the same
+    level but not the same detail).
     """
     out = np.full((len(starts), len(states)), -np.inf)
     spread = np.arange(-LOCAL, LOCAL + 1)
@@ -203,10 +210,11 @@ def _window_scores(trace: Trace, weights: np.ndarray, log: GridLog, starts: np.n
         z = _fit_at(x, w, log.freq, lags.ravel()).reshape(lags.shape)
         z = np.where(np.isfinite(z), z, -np.inf)
         here, around = z[:, near].max(axis=1), z[:, ~near].max(axis=1)
-        level = (here - moments[i, 0]) / moments[i, 1]
-        margin = (here - around) / moments[i, 1]
-        out[i] = np.where(np.isfinite(here), level + MARGIN * np.minimum(margin, 0.0),
-                          -np.inf)
+        with np.errstate(invalid="ignore"):  # -inf - -inf where the log has no values
+            level = (here - moments[i, 0]) / moments[i, 1]
+            margin = np.where(np.isfinite(around), (here - around) / moments[i, 1], 0.0)
+            out[i] = np.where(np.isfinite(here),
+                              level + MARGIN * np.minimum(margin, 0.0), -np.inf)
     return out
 
 
@@ -310,6 +318,7 @@ def _snap(trace: Trace, split: int, lo: int, hi: int, steps: list[float]) -> int
     within ``SNAP`` s of it, else to a dip of the trace's SNR there (an estimate window
     that straddles a join sees two hums and a weak peak). Farther away a step or a dip is
     something else (a pause in the speech dips the SNR too)."""
+    split = int(np.clip(split, lo, hi - 1))
     lo, hi = max(lo, split - SNAP), min(hi, split + SNAP + 1)
     inside = [s for s in steps if trace.t[lo] - 0.5 <= s < trace.t[hi - 1] + 0.5]
     if inside:
@@ -381,10 +390,41 @@ def _near_pass(trace: Trace, log: GridLog, pieces: list[Piece]) -> list[Piece]:
         if not p.placed:
             near = [q.offset_seconds for q in pieces
                     if q is not p and q.offset_seconds is not None
-                    and abs(q.offset_seconds - (p.offset_seconds or np.inf)) > SAME]
+                    and (p.offset_seconds is None
+                         or abs(q.offset_seconds - p.offset_seconds) > SAME)]
             if near:
                 p = _piece(trace, log, *_indices(trace, p), near=near)
         out.append(p)
+    return out
+
+
+def _departures(trace: Trace, log: GridLog, p: Piece) -> list[list[float]]:
+    """Stretches of a placed piece where its trace leaves the log: at least ``DEPART_MIN``
+    s in a row more than ``DEPART_SIGMAS`` robust spreads (at least ``DEPART_FLOOR``) from
+    the piece's median residual. A few seconds from another time inside a piece change
+    its placement too little to split it, but not its residual; speech that covers the
+    hum can do the same, so a departure marks where the hum does *not* vouch for the
+    recording running on, not an edit."""
+    i0, i1 = _indices(trace, p)
+    if p.offset_seconds is None or i1 - i0 < 4 * DEPART_MIN:
+        return []
+    idx = np.arange(i0, i1)
+    pos = np.round(p.offset_seconds + trace.t[idx] - 0.5).astype(np.int64)
+    ok = (pos >= 0) & (pos < len(log.freq)) & np.isfinite(trace.freq[idx])
+    r = np.full(len(idx), np.nan)
+    r[ok] = trace.freq[idx[ok]] - log.freq[pos[ok]]
+    if np.isfinite(r).sum() < 4 * DEPART_MIN:
+        return []
+    med = float(np.nanmedian(r))
+    spread = max(1.4826 * float(np.nanmedian(np.abs(r - med))), DEPART_FLOOR)
+    with np.errstate(invalid="ignore"):
+        off = np.abs(r - med) > DEPART_SIGMAS * spread
+    out = []
+    edges = np.flatnonzero(np.diff(np.r_[0, off.astype(np.int8), 0]))
+    for a, b in zip(edges[::2], edges[1::2], strict=True):
+        if b - a >= DEPART_MIN:
+            out.append([round(float(trace.t[idx[a]] - 0.5), 1),
+                        round(float(trace.t[idx[b - 1]] + 0.5), 1)])
     return out
 
 

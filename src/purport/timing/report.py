@@ -33,12 +33,13 @@ ENF_METHOD = (
     "costing a penalty; a window explains a placement when it fits it far better than "
     "chance and no better 4-120 s away) found by dynamic programming over placements the "
     "search proposes (the whole trace, then any stretch no placement explains, whole or in "
-    "90-600 s chunks), boundaries refined to where the trace stops following one placement "
+    "60-600 s chunks), boundaries refined to where the trace stops following one placement "
     "(snapped to a phase step or an SNR dip within 8 s); each piece then placed on its own, "
     "4 s in from a join, with its own false-match probability; a piece the whole log does "
-    "not place is sought within 3 h of the recording's placed pieces, its probability "
-    "counting that stretch only (`searched` says which). "
-    "false-match probability. Discontinuities: phase steps seen at once in "
+    "not place is sought within 1 h of the other pieces' best placements, its probability "
+    "counting those stretches only (`searched` says which); `departures` are stretches of "
+    "a placed piece where the trace leaves the log (a short insert the pieces do not "
+    "resolve). Discontinuities: phase steps seen at once in "
     "the two strongest harmonics against the phase the frequency track predicts, and "
     "frequency jumps.")
 ENF_LIMITS = (
