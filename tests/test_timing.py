@@ -249,6 +249,15 @@ def test_false_match_probability_of_traces_from_no_hum_is_calibrated():
     assert (fmps < 0.05).sum() <= 4
 
 
+def trace_of(freq: np.ndarray, snr_db: float = 20.0) -> enf.Trace:
+    """An ENF trace of ``freq`` (one value a second) as if extracted from clean hum: for
+    testing placement without audio."""
+    n = len(freq)
+    return enf.Trace(t=np.arange(n) + 0.5, freq=np.asarray(freq, dtype=np.float64),
+                     snr_db=np.full(n, snr_db), nominal=50, harmonics=(1,),
+                     harmonic_snr_db={1: snr_db}, roughness=0.001, present=True)
+
+
 def busy_path(seconds: int, seed: int) -> np.ndarray:
     """A grid log with the second-to-second detail of a real one (ENF-WHU: a few mHz per
     second on a slower wander), which is what lets a minute of trace be placed."""
@@ -309,10 +318,7 @@ def test_two_minutes_of_the_log_itself_are_placed_confidently_in_twelve_hours():
     rng = np.random.default_rng(0)
     for at in (3000, 17000, 30000):
         f = path[at:at + 120] + rng.normal(0, 0.001, 120)
-        trace = enf.Trace(t=np.arange(120) + 0.5, freq=f, snr_db=np.full(120, 20.0),
-                          nominal=50, harmonics=(1,), harmonic_snr_db={1: 20.0},
-                          roughness=0.001, present=True)
-        where = locate.locate(trace, log)
+        where = locate.locate(trace_of(f), log)
         assert abs(where.best.offset_seconds - at) < 1
         assert where.false_match_probability < 0.01
         assert where.best.rms_mhz < 2
@@ -345,17 +351,11 @@ def test_a_short_insert_from_another_time_shows_as_a_departure_of_its_piece():
     f = np.concatenate([path[host:host + 300], path[other:other + 12],
                         path[host + 312:host + 600]])
     f = f + np.random.default_rng(1).normal(0, 0.0005, len(f))
-    trace = enf.Trace(t=np.arange(len(f)) + 0.5, freq=f, snr_db=np.full(len(f), 20.0),
-                      nominal=50, harmonics=(1,), harmonic_snr_db={1: 20.0},
-                      roughness=0.001, present=True)
-    found = pieces.place_pieces(trace, log)
+    found = pieces.place_pieces(trace_of(f), log)
     placed = [p for p in found if p.placed]
     assert placed
     departures = [d for p in placed for d in p.departures]
     assert any(a < 312 and b > 300 for a, b in departures), departures  # overlaps it
     # the clean continuous trace departs nowhere
-    clean = enf.Trace(t=trace.t, freq=path[host:host + 600]
-                      + np.random.default_rng(1).normal(0, 0.0005, 600),
-                      snr_db=trace.snr_db, nominal=50, harmonics=(1,),
-                      harmonic_snr_db={1: 20.0}, roughness=0.001, present=True)
+    clean = trace_of(path[host:host + 600] + np.random.default_rng(1).normal(0, 0.0005, 600))
     assert [p.departures for p in pieces.place_pieces(clean, log)] == [[]]

@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.test_timing import START, busy_path  # noqa: E402
+from tests.test_timing import START, busy_path, trace_of  # noqa: E402
 
-from purport.timing import enf, grid, pieces  # noqa: E402
+from purport.timing import grid, pieces  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -37,9 +37,7 @@ def main(argv: list[str] | None = None) -> None:
     f = np.concatenate([path[host:host + 1500], path[other:other + 600],
                         path[host + 1500:host + 3000]])
     f = f + np.random.default_rng(0).normal(0, 0.001, len(f))
-    trace = enf.Trace(t=np.arange(len(f)) + 0.5, freq=f, snr_db=np.full(len(f), 20.0),
-                      nominal=50, harmonics=(1,), harmonic_snr_db={1: 20.0},
-                      roughness=0.001, present=True)
+    trace = trace_of(f)
     truth = [(0, 1500, host), (1500, 2100, other - 1500), (2100, 3600, host - 600)]
     for _ in range(a.repeats):
         t0 = time.process_time()

@@ -118,6 +118,11 @@ class Sums:
             m = np.maximum(spread, 0.0) + KAPPA / (1 + KAPPA) * mean * mean
         return self._masked(m)
 
+    def fit(self) -> np.ndarray:
+        """-log of :meth:`misfit` (floored at ``MIN_MISFIT``): higher is a closer fit."""
+        with np.errstate(invalid="ignore"):
+            return -np.log(np.maximum(self.misfit(), MIN_MISFIT))
+
     def _masked(self, v: np.ndarray) -> np.ndarray:
         v = np.asarray(v, dtype=np.float64)
         v[~(self.a >= MIN_OVERLAP * self.total)] = np.nan
@@ -164,6 +169,30 @@ def sums_blocks(traces: np.ndarray, weights: np.ndarray, log: np.ndarray,
                        level=x_mean - log_mean, total=total)
 
 
+def sums_at(trace: np.ndarray, weights: np.ndarray, log: np.ndarray,
+            lags: np.ndarray) -> Sums:
+    """:class:`Sums` of one trace at the given lags only, by direct sums (one value per
+    lag; a lag outside the log has no overlap): for a few hundred lags, cheaper than a
+    pass over the whole log."""
+    n = len(trace)
+    w = np.where(np.isfinite(trace), weights, 0.0)
+    total = w.sum()
+    x_mean = (w * np.where(w > 0, trace, 0.0)).sum() / max(total, 1e-12)
+    x = np.where(w > 0, trace - x_mean, 0.0)
+    inside = (lags >= 0) & (lags + n <= len(log))
+    idx = np.clip(lags, 0, max(len(log) - n, 0))[:, None] + np.arange(n)[None, :]
+    seg = np.where(inside[:, None], log[idx], np.nan)
+    mask = np.isfinite(seg)
+    # any constant serves as the log's reference level (it cancels): the mean of what is
+    # used, not of the whole log, which would cost a pass over a month per call
+    log_mean = float(np.mean(seg[mask])) if mask.any() else 0.0
+    r = np.where(mask, seg - log_mean, 0.0)
+    return Sums(a=(w * mask).sum(axis=1), x=(w * x * mask).sum(axis=1),
+                xx=(w * x * x * mask).sum(axis=1), r=(w * r).sum(axis=1),
+                rr=(w * r * r).sum(axis=1), xr=(w * x * r).sum(axis=1),
+                level=np.asarray(x_mean - log_mean), total=np.asarray(total))
+
+
 def weights_of(trace: Trace) -> np.ndarray:
     """Per-second weight of a trace in placing it: its SNR (linear, less one; at most 1),
     and none where it leaves its own running median (``OUTLIER_SPAN`` s) by more than
@@ -194,17 +223,17 @@ def locate(trace: Trace, log: GridLog, *, n_alternatives: int = 3,
     fit could come from is that of the stretch searched.
     """
     weights = weights_of(trace)
-    corr, mis = [], []
+    corr, mis, fits = [], [], []
     for _, s in sums_blocks(trace.freq[None, :], weights[None, :], log.freq):
         corr.append(s.correlation()[0])
         mis.append(s.misfit()[0])
-    c, m = np.concatenate(corr), np.concatenate(mis)
+        fits.append(s.fit()[0])
+    c, m, fit = np.concatenate(corr), np.concatenate(mis), np.concatenate(fits)
     searched = {"log_start": log.start.isoformat(), "log_end": log.end.isoformat(),
                 "lags": int(len(c))}
     if not np.isfinite(m).any():
         return Location(best=None, confidence=0.0, false_match_probability=1.0,
                         searched=searched)
-    fit = -np.log(np.maximum(m, MIN_MISFIT))  # higher is better
     searched_cells = None
     if within is not None:
         a, b = max(0, int(within[0])), min(len(fit), int(within[1]))

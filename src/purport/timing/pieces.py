@@ -156,12 +156,13 @@ def _search(trace: Trace, log: GridLog, i0: int, i1: int) -> list[Piece]:
 
 def _window_moments(trace: Trace, weights: np.ndarray, log: GridLog,
                     starts: np.ndarray) -> np.ndarray:
-    """Mean and spread of each window's fit (:func:`_fit_at`) over ``NULL_LAGS`` lags of the
+    """Mean and spread of each window's fit (:meth:`locate.Sums.fit`) over ``NULL_LAGS`` lags of the
     log drawn at random (seeded): what a window scores at a placement that is chance."""
     lags = np.random.default_rng(0).integers(0, len(log.freq) - WINDOW + 1, NULL_LAGS)
     out = np.zeros((len(starts), 2))
     for i, s in enumerate(starts):
-        z = _fit_at(trace.freq[s:s + WINDOW], weights[s:s + WINDOW], log.freq, lags)
+        z = locate.sums_at(trace.freq[s:s + WINDOW], weights[s:s + WINDOW], log.freq,
+                           lags).fit()
         z = z[np.isfinite(z)]
         out[i] = (z.mean(), max(z.std(), 1e-6)) if len(z) > 10 else (0.0, 1.0)
     return out
@@ -207,7 +208,7 @@ def _window_scores(trace: Trace, weights: np.ndarray, log: GridLog, starts: np.n
     for i, s in enumerate(starts):
         x, w = trace.freq[s:s + WINDOW], weights[s:s + WINDOW]
         lags = np.round(states + trace.t[s] - 0.5).astype(np.int64)[:, None] + spread[None, :]
-        z = _fit_at(x, w, log.freq, lags.ravel()).reshape(lags.shape)
+        z = locate.sums_at(x, w, log.freq, lags.ravel()).fit().reshape(lags.shape)
         z = np.where(np.isfinite(z), z, -np.inf)
         here, around = z[:, near].max(axis=1), z[:, ~near].max(axis=1)
         with np.errstate(invalid="ignore"):  # -inf - -inf where the log has no values
@@ -216,28 +217,6 @@ def _window_scores(trace: Trace, weights: np.ndarray, log: GridLog, starts: np.n
             out[i] = np.where(np.isfinite(here),
                               level + MARGIN * np.minimum(margin, 0.0), -np.inf)
     return out
-
-
-def _fit_at(x: np.ndarray, w: np.ndarray, log: np.ndarray, lags: np.ndarray) -> np.ndarray:
-    """-log of :meth:`locate.Sums.misfit` at the given lags only (direct sums; NaN where
-    out of the log or too little overlap): higher is a closer fit."""
-    n = len(x)
-    ok_lag = (lags >= 0) & (lags + n <= len(log))
-    seg = np.full((len(lags), n), np.nan)
-    idx = np.clip(lags, 0, max(len(log) - n, 0))[:, None] + np.arange(n)[None, :]
-    seg[ok_lag] = log[idx[ok_lag]]
-    wt = np.where(np.isfinite(x), w, 0.0)[None, :] * np.isfinite(seg)
-    d = np.where(wt > 0, np.where(np.isfinite(x), x, 0.0)[None, :]
-                 - np.where(np.isfinite(seg), seg, 0.0), 0.0)
-    total = wt.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = (wt * d).sum(axis=1) / total
-        spread = (wt * (d - mean[:, None]) ** 2).sum(axis=1) / total
-        m = spread + locate.KAPPA / (1 + locate.KAPPA) * mean * mean
-        fit = -np.log(np.maximum(m, locate.MIN_MISFIT))
-    full = np.where(np.isfinite(x), w, 0.0).sum()
-    fit[~ok_lag | ~(total >= locate.MIN_OVERLAP * full)] = np.nan
-    return fit
 
 
 def _viterbi(score: np.ndarray) -> np.ndarray:
