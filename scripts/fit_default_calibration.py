@@ -3,10 +3,12 @@
 
     .venv/bin/python scripts/fit_default_calibration.py ../shared/data/fsdd
 
-Population: the four real FSDD speakers (English digits, 8 kHz; recordings of about 6 s
-made of disjoint takes) and synthetic voices from espeak-ng (several languages and
-variants) and flite (Debian packages ``espeak-ng`` and ``flite``), each voice reading
-different sentences. Writes src/purport/voice/data/default_calibration.json.
+Population: the four real FSDD speakers (English digits, 8 kHz) and synthetic voices from
+espeak-ng (several languages and variants) and flite (Debian packages ``espeak-ng`` and
+``flite``). Each speaker gives a reference (about 30 s of speech) and a longer recording
+that :func:`purport.voice.conditions.render_population` cuts into questioned clips and
+renders in every condition bucket; each bucket gets its own fit, held-out validation and
+LR bounds. Writes src/purport/voice/data/default_calibration.json.
 """
 
 from __future__ import annotations
@@ -15,13 +17,16 @@ import json
 import subprocess
 import sys
 import tempfile
+import time
 import wave
 from pathlib import Path
 
 import numpy as np
 
 from purport import media
-from purport.voice import calibrate, embed_recording, load_encoder, population_scores
+from purport.voice import calibrate, load_encoder
+from purport.voice.conditions import Bucket, fit_cells, render_population
+from purport.voice.embed import SR
 
 OUT = Path(__file__).resolve().parents[1] / "src" / "purport" / "voice" / "data"
 FSDD_SPEAKERS = ["jackson", "nicolas", "theo", "yweweler"]
@@ -35,51 +40,48 @@ WORDS = ("people city river market morning evening council letter promise winter
          "weather season valley forest island machine factory company problem reason").split()
 
 
-def sentences(seed: int, n: int) -> list[str]:
+def sentences(seed: int, n_words: int) -> str:
     rng = np.random.default_rng(seed)
-    out = []
-    for _ in range(n):
-        words = rng.choice(WORDS, size=rng.integers(7, 12))
-        out.append("The " + " ".join(words) + ".")
-    return out
+    out, left = [], n_words
+    while left > 0:
+        k = int(min(left, rng.integers(7, 12)))
+        out.append("The " + " ".join(rng.choice(WORDS, size=k)) + ".")
+        left -= k
+    return " ".join(out)
 
 
-def read_wav(path: Path) -> tuple[np.ndarray, int]:
-    signal = media.load(path, sr=16000)
-    return signal.y, signal.sr
-
-
-def fsdd_recordings(fsdd: Path) -> dict[str, list[tuple[np.ndarray, int]]]:
+def fsdd_recordings(fsdd: Path) -> dict[str, list[np.ndarray]]:
+    """Per speaker: a reference of takes 0-14 (about 30-40 s), and the other takes."""
     def take(p: Path) -> np.ndarray:
         with wave.open(str(p)) as w:
-            return np.frombuffer(w.readframes(w.getnframes()), "<i2").astype(np.float32) / 32768
+            y = np.frombuffer(w.readframes(w.getnframes()), "<i2").astype(np.float32) / 32768
+        return media.resample(y, orig_sr=8000, target_sr=SR)
 
+    gap = np.zeros(int(0.15 * SR), np.float32)
     out = {}
     for spk in FSDD_SPEAKERS:
-        recs = []
-        for start in range(0, 48, 4):  # 12 recordings of 4 takes x a few digits (about 6 s)
-            parts = []
-            for t in range(start, start + 4):
-                for d in (t % 10, (t + 3) % 10, (t + 7) % 10):
-                    parts += [take(fsdd / f"{d}_{spk}_{t}.wav"), np.zeros(1200, np.float32)]
-            recs.append((np.concatenate(parts), 8000))
-        out[f"fsdd:{spk}"] = recs
+        def joined(takes: range, spk: str = spk) -> np.ndarray:
+            return np.concatenate([part for t in takes for d in range(10)
+                                   for part in (take(fsdd / f"{d}_{spk}_{t}.wav"), gap)])
+        out[f"fsdd:{spk}"] = [joined(range(0, 14)), joined(range(14, 50))]
     return out
 
 
-def tts_recordings(tmp: Path) -> dict[str, list[tuple[np.ndarray, int]]]:
+def tts_recordings(tmp: Path) -> dict[str, list[np.ndarray]]:
+    """Per voice: a reference read from one text (about 35 s) and a recording of another
+    (about 90 s)."""
     out = {}
     for i, voice in enumerate(ESPEAK + FLITE):
         recs = []
-        for j, text in enumerate(sentences(1000 + i, 6)):
+        for j, n_words in enumerate((100, 250)):
+            text = sentences(1000 + 7 * i + j, n_words)
             wav = tmp / f"{i}_{j}.wav"
             if voice in FLITE:
                 cmd = ["flite", "-voice", voice, "-t", text, "-o", str(wav)]
             else:
-                cmd = ["espeak-ng", "-v", voice, "-s", str(150 + 10 * (j % 3)), "-w", str(wav),
-                       text]
+                cmd = ["espeak-ng", "-v", voice, "-s", str(150 + 10 * j), "-w", str(wav), text]
             subprocess.run(cmd, check=True, capture_output=True)
-            recs.append(read_wav(wav))
+            recs.append(media.load(wav, sr=SR).y)
         out[("flite:" if voice in FLITE else "espeak:") + voice] = recs
     return out
 
@@ -88,31 +90,38 @@ def main(fsdd: Path) -> None:
     encoder = load_encoder()
     with tempfile.TemporaryDirectory() as tmp:
         population = fsdd_recordings(fsdd) | tts_recordings(Path(tmp))
-    vectors, speakers, windows = [], [], []
-    for speaker, recs in population.items():
-        for y, sr in recs:
-            e = embed_recording(y, sr=sr, encoder=encoder)
-            if e.vector.size:
-                vectors.append(e.vector)
-                speakers.append(speaker)
-                windows.append(e.window_vectors)
-    pairs = population_scores(vectors, speakers, windows)
+    t0 = time.time()
+    rendered = render_population(
+        population, encoder=encoder,
+        progress=lambda i, n, s: print(f"{i}/{n} {s} {time.time() - t0:.0f} s", file=sys.stderr))
+    cells = fit_cells(rendered)
+    whole = rendered.pairs(Bucket(6.0, "wide", None).key)
+    windows = rendered.pairs(Bucket(3.0, "wide", None).key)
     n_tts = len(ESPEAK) + len(FLITE)
     cal = calibrate(
-        name="purport-default-v2", encoder=encoder.name,
+        name="purport-default-v3", encoder=encoder.name,
         population=(f"4 real speakers (FSDD: English digits, 8 kHz, male) and {n_tts} "
-                    "synthetic voices (espeak-ng and flite, several languages), about 6 s "
-                    "per recording"),
+                    "synthetic voices (espeak-ng and flite, several languages); references "
+                    "about 30 s, questioned clips of 3, 6, 15 and 30 s of speech"),
         notes=("A demonstration calibration, not a relevant population for any real case: "
                "only 4 real speakers, all male, one language and channel; the synthetic "
                "voices are variants of two engines, some nearly alike, unlike any real "
-               "population. Fit your own with "
-               "`purport voice calibrate --population DIR --name NAME` on speakers, "
-               "language and recording conditions like the case's."),
-        **pairs)
+               "population. Fit your own with `purport voice calibrate --population DIR "
+               "--name NAME [--conditions QUESTIONED]` on speakers, language and recording "
+               "conditions like the case's."),
+        rendering=("questioned side: clean speech cut to the bucket's net speech, band-"
+                   "limited to 300-3400 Hz at 8 kHz when narrow, white noise at the bucket's "
+                   "ratio to the speech frames' power, then Opus 16 kbit/s when degraded; "
+                   "reference side: up to 30 s of speech through MP3 64 kbit/s"),
+        cells=cells, scores=whole["scores"], same=whole["same"],
+        pair_speakers=whole["pair_speakers"], window_scores=windows["scores"],
+        window_same=windows["same"])
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "default_calibration.json").write_text(json.dumps(cal.to_dict(), indent=2) + "\n")
+    (OUT / "default_calibration.json").write_text(json.dumps(cal.to_dict(), indent=1) + "\n")
     print(json.dumps(cal.summary(), indent=2))
+    for key, c in sorted(cells.items()):
+        print(f"{key:24} cllr {c['cllr']:.3f} eer {c['eer']:.3f} bounds "
+              f"{c['llr_min'] / 2.3026:+.2f} {c['llr_max'] / 2.3026:+.2f} useful {c['useful']}")
 
 
 if __name__ == "__main__":

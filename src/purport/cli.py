@@ -505,6 +505,20 @@ def _print_voice(report, questioned: Path) -> None:
     c = report.calibration
     out.print(f"calibration: {c['name']} ({c['population']}); held-out Cllr {c['cllr']}, "
               f"EER {c['eer']:.1%}, {c['n_speakers']} speakers")
+    cond = c.get("condition") or {}
+    m = cond.get("measured")
+    if m:
+        snr = "clean" if m["snr_db"] is None else f"SNR {m['snr_db']:.0f} dB"
+        band = "?" if m["bandwidth_hz"] is None else f"{m['bandwidth_hz'] / 1000:.1f} kHz"
+        out.print(f"measured: {m['net_speech_seconds']:.1f} s of net speech, {snr}, "
+                  f"band up to {band}")
+    if cond.get("bucket"):
+        extra = ""
+        if "cllr" in cond:
+            lo, hi = cond["bounds_log10"]
+            extra = (f"; in it, held-out Cllr {cond['cllr']}, EER {cond['eer']:.1%}, "
+                     f"log10 LR bounded to [{lo:+.2f}, {hi:+.2f}]")
+        out.print(f"calibrated for: {cond['description']}{extra}")
     if c.get("notes"):
         out.print(f"  note: {c['notes']}")
     for w in report.warnings:
@@ -561,19 +575,27 @@ def voice_calibrate(
     name: Annotated[str, typer.Option(help="Name to file the calibration under.")],
     description: Annotated[str | None, typer.Option(
         help="What the population is (language, channel, sex...).")] = None,
+    conditions: Annotated[Path | None, typer.Option(
+        help="A questioned recording: render the population like it (net speech, band, "
+        "noise, codec) before fitting.")] = None,
     db: Db = None, json_: Json = False,
 ) -> None:
     """Fit and validate a calibration on your own relevant population, and store it."""
     from purport.assess import voice
 
     with _interruptible(), Archive(db) as archive:
-        cal = voice.calibrate_population(population, name=name, description=description)
+        cal = voice.calibrate_population(population, name=name, description=description,
+                                         conditions=conditions)
         archive.put_calibration(cal.name, cal.encoder, cal.to_dict())
     if json_:
         _emit(cal.summary())
     else:
-        out.print(f"stored calibration {cal.name}: {cal.population}; held-out Cllr {cal.cllr}, "
-                  f"Cllr_min {cal.cllr_min}, EER {cal.eer:.1%} ({cal.validation})")
+        out.print(f"stored calibration {cal.name}: {cal.population}; {cal.rendering}")
+        for key, c in sorted(cal.cells.items()):
+            usable = "" if c["useful"] else "  (no useful LR in this condition)"
+            out.print(f"  {key}: held-out Cllr {c['cllr']}, EER {c['eer']:.1%}, log10 LR "
+                      f"bounded to [{c['llr_min'] / 2.302585:+.2f}, "
+                      f"{c['llr_max'] / 2.302585:+.2f}]{usable}")
 
 
 @voice_app.command("calibrations")

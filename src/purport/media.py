@@ -7,6 +7,7 @@ file and the reason; bad arguments raise :class:`~purport.errors.ParameterError`
 from __future__ import annotations
 
 import hashlib
+import io
 import math
 import os
 import struct
@@ -151,6 +152,32 @@ def resample(y: np.ndarray, *, orig_sr: int, target_sr: int) -> np.ndarray:
         out += [f.to_ndarray().reshape(-1) for f in resampler.resample(frame) if f is not None]
     out += [f.to_ndarray().reshape(-1) for f in resampler.resample(None) if f is not None]
     return _concat(out)
+
+
+def codec_roundtrip(y: np.ndarray, sr: int, *, codec: str = "libopus", kbps: int = 16,
+                    container: str = "ogg", rate: int = 48000) -> np.ndarray:
+    """``y`` encoded with FFmpeg's ``codec`` at ``kbps`` kbit/s (at ``rate`` Hz) and decoded
+    back to ``sr``, the length kept: what a voice note or a low-rate MP3 does to speech."""
+    x = resample(y, orig_sr=sr, target_sr=rate)
+    buf = io.BytesIO()
+    with av.open(buf, "w", format=container) as out:
+        stream = out.add_stream(codec, rate=rate, layout="mono")
+        stream.bit_rate = int(kbps * 1000)
+        frame = av.AudioFrame.from_ndarray(x[np.newaxis, :], format="flt", layout="mono")
+        frame.sample_rate = rate
+        for packet in stream.encode(frame):
+            out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    buf.seek(0)
+    chunks = []
+    with av.open(buf, "r") as inp:
+        back = av.AudioResampler(format="flt", layout="mono", rate=sr)
+        for decoded in inp.decode(audio=0):
+            chunks += [f.to_ndarray().reshape(-1) for f in back.resample(decoded)]
+        chunks += [f.to_ndarray().reshape(-1) for f in back.resample(None) if f is not None]
+    z = _concat(chunks) if chunks else np.zeros(0, np.float32)
+    return np.pad(z, (0, max(0, len(y) - len(z))))[: len(y)].astype(np.float32)
 
 
 # --- checks -------------------------------------------------------------------------------

@@ -20,14 +20,18 @@ import numpy as np
 from purport import media
 from purport.archive import Archive, Recording
 from purport.errors import ArchiveError, ParameterError, PurportError
-from purport.voice.calibrate import (
-    Calibration,
-    calibrate,
-    default_calibration,
-    population_scores,
-)
+from purport.voice import conditions as cond
+from purport.voice.calibrate import Calibration, calibrate, default_calibration
 from purport.voice.compare import VoiceReport, compare
-from purport.voice.embed import Embedded, Encoder, Quality, embed_recording, load_encoder
+from purport.voice.conditions import Bucket
+from purport.voice.embed import (
+    Embedded,
+    Encoder,
+    Quality,
+    embed_recording,
+    load_encoder,
+    to_rate,
+)
 
 MEDIA_SUFFIXES = {".wav", ".flac", ".mp3", ".m4a", ".aac", ".ogg", ".opus", ".oga", ".webm",
                   ".mp4", ".mkv", ".wma", ".amr", ".3gp"}
@@ -59,23 +63,54 @@ def embed_file(path: str | Path, encoder: Encoder | None = None) -> tuple[Embedd
 
 
 #: bumped whenever embed_recording changes what it computes, so old caches are not reused
-EMBED_VERSION = "2"
+EMBED_VERSION = "3"
 
 
-def recording_embedding(archive: Archive, rec: Recording,
-                        encoder: Encoder | None = None) -> Embedded:
-    """A recording's embedding from the archive's cache, computed and cached when missing."""
+def rendered_reference(y: np.ndarray, sr: int, bucket: Bucket | None, calibration: Calibration,
+                       *, label: str, encoder: Encoder) -> Embedded:
+    """A reference's embedding in the questioned recording's channel: rendered like it
+    (:func:`purport.voice.conditions.render`, noise seeded by ``label``) when ``bucket`` is
+    given, as it is otherwise."""
+    if bucket is None:
+        return embed_recording(y, sr=sr, encoder=encoder)
+    x = to_rate(y, sr, cond.SR)
+    rng = np.random.default_rng(cond.reference_seed(f"{label}/{bucket.channel}"))
+    return embed_recording(cond.render(x, bucket, rng, codec=calibration.codec), sr=cond.SR,
+                           encoder=encoder)
+
+
+def _channel_tag(bucket: Bucket | None, calibration: Calibration) -> str:
+    if bucket is None:
+        return ""
+    codec = calibration.codec
+    return f"/{bucket.channel}" + (f"/{codec['codec']}{codec['kbps']}" if codec else "")
+
+
+def recording_embedding(archive: Archive, rec: Recording, encoder: Encoder | None = None, *,
+                        bucket: Bucket | None = None,
+                        calibration: Calibration | None = None) -> Embedded:
+    """A recording's embedding from the archive's cache, computed and cached when missing;
+    rendered in ``bucket``'s channel (with ``calibration``'s codec) when given."""
     encoder = encoder or load_encoder()
-    key = f"{encoder.name}/v{EMBED_VERSION}"
+    calibration = calibration or default_calibration()
+    key = f"{encoder.name}/v{EMBED_VERSION}{_channel_tag(bucket, calibration)}"
     cached = archive.voice_embedding(rec.id, key)
     if cached is not None:
         return from_bytes(cached)
     if not Path(rec.stored_path).is_file():
         raise ArchiveError(f"recording {rec.id} ({rec.name}): its file {rec.stored_path} "
                            "is gone")
-    embedded, _ = embed_file(rec.stored_path, encoder)
+    signal = media.load(rec.stored_path, sr=encoder.sr)
+    embedded = rendered_reference(signal.y, signal.sr, bucket, calibration, label=rec.sha256,
+                                  encoder=encoder)
     archive.put_voice_embedding(rec.id, key, to_bytes(embedded))
     return embedded
+
+
+def _reference_bucket(q: Embedded, calibration: Calibration) -> tuple[Bucket | None, str]:
+    """Which channel the references are rendered in for ``q``, and that channel's name."""
+    bucket = cond.reference_bucket(q.quality, calibration.codec)
+    return bucket, bucket.channel if bucket is not None else cond.CLEAN_CHANNEL
 
 
 def get_calibration(archive: Archive | None, name: str | None) -> Calibration:
@@ -95,9 +130,15 @@ def compare_files(questioned: str | Path, references: list[str | Path],
         raise ParameterError("give at least one --reference file")
     encoder = load_encoder()
     q, q_codec = embed_file(questioned, encoder)
-    refs, codecs = zip(*(embed_file(r, encoder) for r in references), strict=True)
-    return compare(q, list(refs), calibration, reference_names=[Path(r).name for r in references],
-                   codecs=(q_codec, list(codecs)))
+    bucket, channel = _reference_bucket(q, calibration)
+    refs, codecs = [], []
+    for r in references:
+        signal = media.load(r, sr=encoder.sr)
+        refs.append(rendered_reference(signal.y, signal.sr, bucket, calibration,
+                                       label=signal.info.sha256, encoder=encoder))
+        codecs.append(signal.info.codec)
+    return compare(q, refs, calibration, reference_names=[Path(r).name for r in references],
+                   codecs=(q_codec, codecs), reference_channel=channel)
 
 
 def references(archive: Archive, speaker: str, *,
@@ -125,10 +166,13 @@ def check_signal(archive: Archive, signal: media.Signal, speaker: str,
     used = [r for r in refs if r.sha256 != signal.info.sha256]
     if not used:
         raise ArchiveError("the questioned file is the speaker's only reference recording")
-    embedded = [recording_embedding(archive, r, encoder) for r in used]
+    bucket, channel = _reference_bucket(q, calibration)
+    embedded = [recording_embedding(archive, r, encoder, bucket=bucket, calibration=calibration)
+                for r in used]
     report = compare(q, embedded, calibration,
                      reference_names=[f"recording {r.id} {r.name}" for r in used],
-                     codecs=(signal.info.codec, [r.codec for r in used]))
+                     codecs=(signal.info.codec, [r.codec for r in used]),
+                     reference_channel=channel)
     if len(used) < len(refs):
         report.warnings.append("the questioned file is itself a reference of this speaker: "
                                "it was left out of the profile")
@@ -166,28 +210,60 @@ def population_files(folder: str | Path) -> dict[str, list[Path]]:
 
 
 def calibrate_population(folder: str | Path, *, name: str, description: str | None = None,
+                         conditions: str | Path | None = None,
                          progress: Callable[[int, int, str], None] | None = None) -> Calibration:
-    """Fit and validate a calibration on the user's own relevant population."""
+    """Fit and validate a calibration on the user's own relevant population.
+
+    Each speaker's first file (by name) is the reference side; the others are cut into
+    questioned clips. Without ``conditions`` the clips stay clean (wide band, no noise) and
+    get one fit per net speech (3, 6, 15, 30 s). With ``conditions`` (a questioned
+    recording) the clips are rendered like it: its net speech bucket and its 3-s windows,
+    its band, its noise, its codec and bit rate.
+    """
+    from purport.voice import conditions as cond
+
     found = population_files(folder)
     encoder = load_encoder()
-    vectors, speakers, windows = [], [], []
-    total = sum(len(f) for f in found.values())
-    done = 0
+    population = {}
     for speaker, files in found.items():
+        recs = []
         for f in files:
             try:
-                e, _ = embed_file(f, encoder)
+                recs.append(media.load(f, sr=cond.SR).y)
             except PurportError as exc:
                 raise PurportError(f"population file {f}: {exc}") from exc
-            done += 1
-            if progress:
-                progress(done, total, f.name)
-            if e.vector.size == 0:
-                continue
-            vectors.append(e.vector)
-            speakers.append(speaker)
-            windows.append(e.window_vectors)
-    pairs = population_scores(vectors, speakers, windows)
+        population[speaker] = recs
+    codec, rendering = None, "clean: questioned clips of the population as recorded"
+    if conditions is None:
+        buckets = tuple(cond.Bucket(n, "wide", None) for n in cond.NETS)
+    else:
+        signal = media.load(conditions, sr=cond.SR)
+        q = embed_recording(signal.y, sr=signal.sr, encoder=encoder).quality
+        bucket, reason = cond.bucket_of(q)
+        if bucket is None:
+            raise ParameterError(f"{Path(conditions).name}: no condition to render: {reason}")
+        codec = cond.codec_like(signal.info.codec, signal.info.bit_rate)
+        buckets = tuple(sorted({bucket, cond.Bucket(cond.NETS[0], bucket.band, bucket.snr)}))
+        rendering = (f"rendered like {Path(conditions).name} ({bucket.describe()}; codec "
+                     f"{signal.info.codec}"
+                     + (f" at {codec['kbps']} kbit/s" if codec else ", not re-encoded") + ")")
+    rendered = cond.render_population(population, encoder=encoder, buckets=buckets,
+                                      codec=codec, progress=progress)
+    cells = cond.fit_cells(rendered)
+    if not cells:
+        raise ParameterError(f"{folder}: too few speakers or recordings to fit and validate "
+                             "a calibration (each speaker needs a reference file and another "
+                             "file with enough speech; at least 4 speakers)")
+    key = min(cells, key=lambda k: abs(cond.Bucket.from_key(k).net - 6))
+    whole = rendered.pairs(key)
+    win_key = min(cells, key=lambda k: cond.Bucket.from_key(k).net)
+    windows = rendered.pairs(win_key)
+    n_recordings = sum(len(f) for f in found.values())
     description = description or (f"user population {Path(folder).name}: {len(found)} "
-                                  f"speakers, {len(vectors)} recordings")
-    return calibrate(name=name, encoder=encoder.name, population=description, **pairs)
+                                  f"speakers, {n_recordings} recordings")
+    return calibrate(name=name, encoder=encoder.name, population=description, codec=codec,
+                     scores=whole["scores"], same=whole["same"],
+                     pair_speakers=whole["pair_speakers"], window_scores=windows["scores"],
+                     window_same=windows["same"], cells=cells,
+                     rendering=f"{rendering}; references: up to 30 s of speech through MP3 "
+                               "64 kbit/s, then rendered in the questioned channel")

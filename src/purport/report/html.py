@@ -56,6 +56,28 @@ def reuse_figure(reuse: dict, duration: float, width: int = 900) -> str:
             f"spans'>{''.join(bars)}{_axis(duration, width, 50)}{legend}</svg>")
 
 
+def _condition_html(cond: dict) -> str:
+    """The condition the voice LR was calibrated in: measured, bucket, validation, bounds."""
+    if not cond:
+        return ""
+    m = cond.get("measured") or {}
+    snr = "clean" if m.get("snr_db") is None else f"SNR about {m['snr_db']:.0f} dB"
+    band = ("unknown" if m.get("bandwidth_hz") is None
+            else f"up to {m['bandwidth_hz'] / 1000:.1f} kHz")
+    text = (f"Measured: {m.get('net_speech_seconds', 0):.1f} s of net speech, {snr}, band "
+            f"{band}.")
+    if cond.get("description"):
+        text += f" Calibrated for: {cond['description']}"
+        if "cllr" in cond:
+            lo, hi = cond["bounds_log10"]
+            text += (f" (held-out Cllr {cond['cllr']}, EER {cond['eer']:.1%}; log10 LR "
+                     f"bounded to [{lo:+.2f}, {hi:+.2f}])")
+        text += "."
+    if cond.get("rendering"):
+        text += f" Population rendering: {cond['rendering']}."
+    return f"<p class='muted'>{e(text)}</p>"
+
+
 def voice_figure(voice: dict, duration: float, width: int = 900) -> str:
     """log10 LR of each speech window against the claimed speaker (0 = no support)."""
     segs = voice.get("segments") or []
@@ -253,6 +275,7 @@ def render(assessment: Assessment | Mapping[str, Any], *, header: str = "") -> s
                   f"{e(v['calibration']['population'])}; held-out Cllr "
                   f"{v['calibration']['cllr']}, EER {v['calibration']['eer']:.1%}. "
                   f"{e(v['calibration'].get('notes') or '')}</p>",
+                  _condition_html(v["calibration"].get("condition") or {}),
                   "".join(f"<p class='warn'>Warning: {e(w)}</p>" for w in v["warnings"])]
     t = a["timing"]
     enf = t.get("enf") or {}

@@ -114,6 +114,9 @@ class Calibration:
     validation: str
     created: str = field(default_factory=lambda: dt.date.today().isoformat())
     notes: str = ""
+    cells: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rendering: str = ""
+    codec: dict[str, Any] | None = None   # how degraded channels were encoded (None: Opus 16k)
 
     def llr(self, score: float) -> float:
         """Natural-log LR of a whole-recording score, capped (score range, then LR bounds)."""
@@ -126,11 +129,30 @@ class Calibration:
         return _bound(self.window_slope * s + self.window_intercept, self.n_same,
                       self.n_different)
 
+    def cell_llr(self, score: float, key: str) -> tuple[float, list[str]]:
+        """Natural-log LR of a score in condition ``key`` (a fitted cell), with notes on
+        any bounding: the score is clipped to the cell's fitted range and the LLR to the
+        bounds its held-out pairs support (:func:`elub`)."""
+        c = self.cells[key]
+        notes = []
+        s = min(max(float(score), c["score_min"]), c["score_max"])
+        if s != score:
+            notes.append(f"score {score:.3f} lies outside the range this condition's "
+                         f"calibration was fitted on [{c['score_min']:.3f}, "
+                         f"{c['score_max']:.3f}]")
+        raw = c["slope"] * s + c["intercept"]
+        llr = min(max(raw, c["llr_min"]), c["llr_max"])
+        if llr != raw:
+            notes.append(f"the LR is bounded at log10 LR {llr / LN10:+.2f}: the most that "
+                         "this condition's held-out validation supports (empirical lower and "
+                         "upper bounds, after Vergeer et al. 2016)")
+        return float(llr), notes
+
     def summary(self) -> dict[str, Any]:
         """What a report names: the calibration, its population and its held-out figures."""
         return {k: getattr(self, k) for k in (
             "name", "encoder", "population", "n_speakers", "n_same", "n_different", "cllr",
-            "cllr_min", "eer", "min_dcf", "validation", "created", "notes")}
+            "cllr_min", "eer", "min_dcf", "validation", "created", "notes", "rendering")}
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -154,20 +176,18 @@ def _split_by_speaker(pairs_speakers: list[tuple[str, str]], speakers: list[str]
     return np.array([a in held and b in held for a, b in pairs_speakers], dtype=bool)
 
 
-def calibrate(*, name: str, encoder: str, population: str,
-              scores: np.ndarray, same: np.ndarray, pair_speakers: list[tuple[str, str]],
-              window_scores: np.ndarray, window_same: np.ndarray,
-              notes: str = "", n_folds: int = 2) -> Calibration:
-    """Fit on all pairs; validate by fitting on some speakers and scoring pairs of the others.
+def held_out(scores: np.ndarray, same: np.ndarray, pair_speakers: list[tuple[str, str]],
+             *, n_folds: int = 2) -> dict[str, np.ndarray] | None:
+    """LLRs of pairs from speakers left out of the fit, ``n_folds`` folds by speaker.
 
-    ``scores``/``same`` are whole-recording pair scores and their truth (same speaker?);
-    ``pair_speakers`` names the two speakers of each pair, for the held-out split.
+    Each fold fits on the pairs whose two speakers are both in the other folds and rates
+    the pairs whose two speakers are both in this one (scores clipped to the fitted range,
+    not bounded). None when no fold has pairs of both kinds on both sides.
     """
     scores, same = np.asarray(scores, float), np.asarray(same, bool)
     speakers = sorted({s for pair in pair_speakers for s in pair})
-    if len(speakers) < 2:
-        raise ParameterError("calibration needs at least 2 speakers")
-    held_llr_same, held_llr_diff, held_same, held_diff = [], [], [], []
+    out: dict[str, list] = {"llr_same": [], "llr_different": [], "same": [], "different": [],
+                            "pairs_different": []}
     for fold in range(n_folds):
         test = _split_by_speaker(pair_speakers, speakers, fold, n_folds)
         train_speakers = {s for i, s in enumerate(speakers) if i % n_folds != fold}
@@ -178,22 +198,108 @@ def calibrate(*, name: str, encoder: str, population: str,
             continue
         a, b = fit_logistic(scores[train & same], scores[train & ~same])
         lo, hi = scores[train].min(), scores[train].max()
-        llr = _bound(a * np.clip(scores[test], lo, hi) + b, int((train & same).sum()),
-                     int((train & ~same).sum()))
-        held_llr_same.append(llr[same[test]])
-        held_llr_diff.append(llr[~same[test]])
-        held_same.append(scores[test & same])
-        held_diff.append(scores[test & ~same])
-    if held_llr_same:
-        ls, ld = np.concatenate(held_llr_same), np.concatenate(held_llr_diff)
-        ss, sd = np.concatenate(held_same), np.concatenate(held_diff)
+        llr = a * np.clip(scores[test], lo, hi) + b
+        out["llr_same"].append(llr[same[test]])
+        out["llr_different"].append(llr[~same[test]])
+        out["same"].append(scores[test & same])
+        out["different"].append(scores[test & ~same])
+        out["pairs_different"] += [tuple(sorted(p)) for p, t, sm in
+                                   zip(pair_speakers, test, same, strict=True) if t and not sm]
+    if not out["llr_same"]:
+        return None
+    result = {k: np.concatenate(v) for k, v in out.items() if k != "pairs_different"}
+    result["n_speakers"] = len({s for i, s in enumerate(speakers)})
+    result["n_speaker_pairs"] = len(set(out["pairs_different"]))
+    return result
+
+
+def elub(llr_same: np.ndarray, llr_different: np.ndarray, *, same_units: int,
+         different_units: int, step: float = 0.01) -> tuple[float, float]:
+    """Natural-log (lower, upper) bounds on the LR that validation pairs support.
+
+    After Vergeer et al. (2016), empirical lower and upper bounds: the LR at which the
+    system stops doing better than saying LR = 1 in expected decision cost, at every prior
+    odds that LR would tip. One misleading pseudo-unit of each kind is added (a
+    same-speaker pair at LR 0, a different-speaker pair at LR infinity), weighted as one
+    *speaker* (same) or one *pair of speakers* (different) rather than one pair of
+    recordings: pairs of the same speakers are not independent, so a population of 20
+    speakers cannot support an LR of 10,000 however many recordings it has.
+    """
+    ls = np.sort(np.asarray(llr_same, float) / LN10)
+    ld = np.sort(np.asarray(llr_different, float) / LN10)
+    ws = len(ls) / max(same_units, 1)
+    wd = len(ld) / max(different_units, 1)
+    grid = np.round(np.arange(-8.0, 8.0 + step / 2, step), 6)
+    miss = (np.searchsorted(ls, grid, side="right") + ws) / (len(ls) + ws)
+    fa = (len(ld) - np.searchsorted(ld, grid, side="right") + wd) / (len(ld) + wd)
+    odds = 10.0 ** grid
+    p_same, p_diff = 1 / (1 + odds), odds / (1 + odds)
+    worse = p_same * miss + p_diff * fa >= np.minimum(p_same, p_diff)
+    up = grid >= 0
+    upper = grid[up][worse[up]].min() if worse[up].any() else grid[-1]
+    down = grid <= 0
+    lower = grid[down][worse[down]].max() if worse[down].any() else grid[0]
+    return float(lower * LN10), float(upper * LN10)
+
+
+def fit_cell(scores: np.ndarray, same: np.ndarray, pair_speakers: list[tuple[str, str]],
+             *, n_folds: int = 2) -> dict[str, Any]:
+    """A calibration for one condition: logistic fit on all pairs, held-out validation by
+    speaker folds, and the LR bounds (:func:`elub`) that the held-out pairs support."""
+    scores, same = np.asarray(scores, float), np.asarray(same, bool)
+    a, b = fit_logistic(scores[same], scores[~same])
+    held = held_out(scores, same, pair_speakers, n_folds=n_folds)
+    if held is None:
+        raise ParameterError("too few speakers to validate a calibration on speakers left "
+                             "out of its fit (need pairs of both kinds in 2 folds)")
+    lo, hi = elub(held["llr_same"], held["llr_different"], same_units=held["n_speakers"],
+                  different_units=held["n_speaker_pairs"])
+    ls, ld = np.clip(held["llr_same"], lo, hi), np.clip(held["llr_different"], lo, hi)
+    held_cllr = cllr(ls, ld)
+    return {
+        "slope": a, "intercept": b,
+        "score_min": float(scores.min()), "score_max": float(scores.max()),
+        "llr_min": lo, "llr_max": hi,
+        "n_speakers": len({s for p in pair_speakers for s in p}),
+        "n_same": int(same.sum()), "n_different": int((~same).sum()),
+        "cllr": round(held_cllr, 4),
+        "cllr_min": round(cllr_min(held["same"], held["different"]), 4),
+        "eer": round(eer(held["same"], held["different"]), 4),
+        "useful": bool(held_cllr < USEFUL_CLLR and hi - lo > 2 * 0.3 * LN10),
+    }
+
+
+#: a condition whose held-out Cllr (after bounding) is this or worse gives no LR: its
+#: scores tell the population's speakers apart too poorly for a number to mean anything
+USEFUL_CLLR = 0.9
+
+
+def calibrate(*, name: str, encoder: str, population: str,
+              scores: np.ndarray, same: np.ndarray, pair_speakers: list[tuple[str, str]],
+              window_scores: np.ndarray, window_same: np.ndarray,
+              notes: str = "", n_folds: int = 2,
+              cells: dict[str, dict[str, Any]] | None = None, rendering: str = "",
+              codec: dict[str, Any] | None = None) -> Calibration:
+    """Fit on all pairs; validate by fitting on some speakers and scoring pairs of the others.
+
+    ``scores``/``same`` are whole-recording pair scores and their truth (same speaker?);
+    ``pair_speakers`` names the two speakers of each pair, for the held-out split.
+    ``cells`` are per-condition fits (:func:`fit_cell`) keyed by bucket.
+    """
+    scores, same = np.asarray(scores, float), np.asarray(same, bool)
+    speakers = sorted({s for pair in pair_speakers for s in pair})
+    if len(speakers) < 2:
+        raise ParameterError("calibration needs at least 2 speakers")
+    held = held_out(scores, same, pair_speakers, n_folds=n_folds)
+    a, b = fit_logistic(scores[same], scores[~same])
+    if held is not None:
+        ls = _bound(held["llr_same"], int(same.sum()), int((~same).sum()))
+        ld = _bound(held["llr_different"], int(same.sum()), int((~same).sum()))
+        ss, sd = held["same"], held["different"]
         validation = (f"{n_folds}-fold by speaker: fitted on the pairs of some speakers, "
                       f"scored on pairs of the others ({len(ls)} same, {len(ld)} different)")
     else:
-        ls = ld = ss = sd = None
         validation = "too few speakers to hold any out: figures are on the fitting pairs"
-    a, b = fit_logistic(scores[same], scores[~same])
-    if ls is None:
         ss, sd = scores[same], scores[~same]
         ls = _bound(a * ss + b, len(ss), len(sd))
         ld = _bound(a * sd + b, len(ss), len(sd))
@@ -207,7 +313,8 @@ def calibrate(*, name: str, encoder: str, population: str,
         window_score_min=float(window_scores.min()), window_score_max=float(window_scores.max()),
         cllr=round(cllr(ls, ld), 4), cllr_min=round(cllr_min(ss, sd), 4),
         eer=round(eer(ss, sd), 4), min_dcf=round(min_dcf(ss, sd), 4),
-        validation=validation, notes=notes)
+        validation=validation, notes=notes, cells=dict(cells or {}), rendering=rendering,
+        codec=codec)
 
 
 def default_calibration() -> Calibration:

@@ -10,15 +10,21 @@ import numpy as np
 from scipy.cluster import hierarchy
 
 from purport.voice.calibrate import LN10, Calibration, verbal
-from purport.voice.embed import Embedded
+from purport.voice.conditions import CLEAN_CHANNEL, NETS, bucket_of
+from purport.voice.embed import Embedded, Quality
 
 METHOD_TEXT = (
     "Speech found by WebRTC's voice activity detector; speaker embeddings from {encoder} "
     "for all the speech and for 3-second speech windows (1.5 s apart); the cosine "
     "similarity of the questioned embedding to the mean of the reference embeddings "
-    "(weighted by net speech) is turned into a natural-log likelihood ratio by the "
-    "logistic-regression calibration named below, capped at the ends of its fitted range. "
-    "Windows are rated the same way with the calibration's window-level fit; windows are "
+    "(weighted by net speech). The questioned recording's condition is measured (net "
+    "speech, speech-to-noise ratio, bandwidth) and put in a condition bucket that holds no "
+    "more speech and no cleaner a channel than it has; the score is turned into a "
+    "natural-log likelihood ratio by the logistic-regression calibration fitted for that "
+    "bucket on a population rendered in it, and bounded by what that fit's held-out pairs "
+    "support (empirical lower and upper bounds after Vergeer et al. 2016). When the bucket's "
+    "held-out validation shows the scores carry too little information, no LR is given. "
+    "Windows are rated with the 3-s bucket of the same channel; windows are "
     "clustered (average linkage on cosine distance; beyond {max_clustered} windows, an evenly "
     "spaced subset of them, the others joining the nearer cluster's centre) and a cluster "
     "whose voice the calibration rates as a different speaker from the rest is flagged.")
@@ -30,7 +36,10 @@ LIMITS_TEXT = (
     "Impersonation, voice conversion or synthetic speech of the claimed speaker may score "
     "as the speaker; a recording re-using authentic speech (see reuse) will score as the "
     "speaker because it is the speaker. Short, noisy, clipped or codec-mismatched speech "
-    "weakens the comparison (see warnings).")
+    "weakens the comparison (see warnings). The condition buckets are coarse (net speech "
+    "3, 6, 15, 30 s; wide or telephone band; clean or noise about 20, 15, 10 dB below the "
+    "speech, rendered as white noise and Opus); reverberation, babble, far-field "
+    "microphones and reference recordings under about 30 s of speech are not rendered.")
 
 
 @dataclass(frozen=True)
@@ -135,10 +144,68 @@ def _two_clusters(vectors: np.ndarray) -> np.ndarray:
     return labels
 
 
+def rate(score: float, quality: Quality, calibration: Calibration, *,
+         reference_channel: str = CLEAN_CHANNEL
+         ) -> tuple[float | None, dict[str, Any], list[str]]:
+    """The natural-log LR of a whole-recording score in the questioned recording's
+    condition, the condition used (bucket, its validation, its bounds) and notes.
+
+    None, with the reason in the condition, when the recording falls in no bucket, the
+    calibration has no fit for its bucket, or that fit's held-out validation shows the
+    scores carry too little information there: a number would then mislead. The cells
+    were fitted with references rendered in the questioned channel, so ``reference_channel``
+    (the channel the references were rendered in) must be the bucket's.
+    """
+    bucket, reason = bucket_of(quality)
+    condition: dict[str, Any] = {"measured": {
+        "net_speech_seconds": quality.net_speech_seconds, "snr_db": quality.snr_db,
+        "bandwidth_hz": quality.bandwidth_hz}}
+    if bucket is None:
+        return None, {**condition, "reason": reason}, []
+    condition.update(bucket=bucket.key, description=bucket.describe(),
+                     rendering=calibration.rendering)
+    cell = calibration.cells.get(bucket.key)
+    if reference_channel != bucket.channel:
+        why = (f"the references were rendered in channel {reference_channel}, not in the "
+               f"questioned recording's ({bucket.channel}): render them with "
+               "purport.voice.conditions.render before comparing")
+        return None, {**condition, "reason": why}, []
+    if cell is None:
+        why = (f"calibration {calibration.name} was not fitted or validated for this "
+               f"condition ({bucket.describe()}): fit one on a population rendered like "
+               "the questioned recording with `purport voice calibrate --population DIR "
+               "--conditions QUESTIONED`")
+        return None, {**condition, "reason": why}, []
+    condition.update({k: cell[k] for k in ("cllr", "cllr_min", "eer", "n_speakers",
+                                           "n_same", "n_different")},
+                     bounds_log10=[round(cell["llr_min"] / LN10, 2),
+                                   round(cell["llr_max"] / LN10, 2)])
+    if not cell["useful"]:
+        why = (f"in this condition ({bucket.describe()}) the calibration population's "
+               f"speakers left out of the fit were told apart too poorly for an LR to mean "
+               f"anything (held-out Cllr {cell['cllr']}, EER {cell['eer']:.0%})")
+        return None, {**condition, "reason": why}, []
+    llr, notes = calibration.cell_llr(score, bucket.key)
+    return llr, condition, notes
+
+
+def _window_cell(quality: Quality, calibration: Calibration) -> str | None:
+    """The cell that rates 3-s windows of this recording, if it has a useful one."""
+    bucket, _ = bucket_of(quality, net=NETS[0])
+    cell = calibration.cells.get(bucket.key) if bucket else None
+    return bucket.key if cell is not None and cell["useful"] else None
+
+
 def compare(questioned: Embedded, references: list[Embedded], calibration: Calibration, *,
             reference_names: list[str] | None = None,
-            codecs: tuple[str, list[str]] | None = None) -> VoiceReport:
-    """The questioned recording against the reference profile, whole and window by window."""
+            codecs: tuple[str, list[str]] | None = None,
+            reference_channel: str = CLEAN_CHANNEL) -> VoiceReport:
+    """The questioned recording against the reference profile, whole and window by window.
+
+    ``reference_channel`` is the channel the references were rendered in
+    (:func:`purport.voice.conditions.reference_bucket`); it must be the questioned
+    recording's for a number to be given.
+    """
     warnings = [f"questioned: {w}" for w in questioned.quality.warnings]
     ref_speech = float(sum(r.quality.net_speech_seconds for r in references))
     for i, r in enumerate(references):
@@ -166,16 +233,25 @@ def compare(questioned: Embedded, references: list[Embedded], calibration: Calib
                            consistency={"checked": False}, references=reference_names or [],
                            method=method)
     score = float(questioned.vector @ ref)
-    llr = calibration.llr(score)
-    if score > calibration.score_max or score < calibration.score_min:
-        warnings.append(f"score {score:.3f} lies outside the calibration's range "
-                        f"[{calibration.score_min:.3f}, {calibration.score_max:.3f}]: "
-                        "the LR is capped at the range's end")
+    llr, condition, notes = rate(score, questioned.quality, calibration,
+                                 reference_channel=reference_channel)
+    warnings += notes
+    cal_summary = {**calibration.summary(), "condition": condition}
+    if llr is None:
+        return VoiceReport(llr=None, log10_lr=None, verbal=f"no useful LR: {condition['reason']}",
+                           score=round(score, 4), calibration=cal_summary,
+                           net_speech_seconds=net, warnings=warnings, segments=[],
+                           consistency={"checked": False}, references=reference_names or [],
+                           method=method)
     flags, summary = consistency(questioned, calibration)
     segments = []
+    window_key = _window_cell(questioned.quality, calibration)
+    if window_key is None and len(questioned.window_vectors):
+        warnings.append("windows are not rated: the calibration has no useful fit for 3 s of "
+                        "speech in this channel (their log10 LR is shown as 0)")
     for (start, end), vec, flag in zip(questioned.window_times, questioned.window_vectors,
                                        flags, strict=True):
-        w = calibration.window_llr(float(vec @ ref))
+        w = calibration.cell_llr(float(vec @ ref), window_key)[0] if window_key else 0.0
         segments.append(Segment(start=round(float(start), 2), end=round(float(end), 2),
                                 llr=round(w, 3), log10_lr=round(w / LN10, 3),
                                 different_voice=bool(flag)))
@@ -185,6 +261,6 @@ def compare(questioned: Embedded, references: list[Embedded], calibration: Calib
                         + ", ".join(spans))
     return VoiceReport(
         llr=round(llr, 4), log10_lr=round(llr / LN10, 4), verbal=verbal(llr / LN10),
-        score=round(score, 4), calibration=calibration.summary(), net_speech_seconds=net,
+        score=round(score, 4), calibration=cal_summary, net_speech_seconds=net,
         warnings=warnings, segments=segments, consistency=summary,
         references=reference_names or [], method=method)
