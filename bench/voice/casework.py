@@ -9,7 +9,9 @@ Every trial is a questioned clip against one speaker's reference. Questioned cli
 not purport's rendering): clean; Opus 16 kbit/s; a telephone channel (band-pass, G.711
 mu-law at 8 kHz); white or pink noise 10-20 dB below the active speech; noise 15-20 dB
 then Opus; noise 15-20 dB, then the telephone channel, then Opus (a phone call passed on
-as a voice note). References are 30 s of clean speech, as WAV or MP3 56 kbit/s.
+as a voice note). References are 30 s of clean speech, as WAV or MP3 56 kbit/s. Four
+TTS voices per set also speak a whole 20-minute message (clean, and through the phone
+call recipe), rated against every reference of its fold.
 
 Calibration is speaker-disjoint: the speakers are split into folds, and the trials of a
 fold's speakers (questioned and reference alike) are rated by calibrations fitted only on
@@ -60,6 +62,9 @@ RECIPES = ("clean", "opus16", "phone", "noise10-20", "noise15-20+opus16",
            "noise15-20+phone+opus16")
 REFS = ("wav", "mp3")
 TARGET_RECIPES = ("noise15-20+opus16", "noise15-20+phone+opus16")
+WHOLE = 1200.0                   # seconds of a whole message (4 TTS voices per set)
+WHOLE_VOICES = 4
+WHOLE_RECIPES = ("clean", "noise15-20+phone+opus16")
 
 SETS = {
     "dev": {"takes": range(0, 25), "seed": 0, "voices": [
@@ -195,6 +200,8 @@ def sources(set_name: str) -> dict[str, dict]:
         s = spec["seed"]
         clips = {d: [tts_audio(voice, d, f"q{d:g}-{i}", s) for i in range(CLIPS["tts"][d])]
                  for d in DURATIONS}
+        if voice in spec["voices"][:WHOLE_VOICES]:
+            clips[WHOLE] = [tts_audio(voice, WHOLE, "whole", s)]
         out[voice] = {"source": "tts", "reference": tts_audio(voice, 30.0, "ref", s),
                       "clips": clips, "population": tts_audio(voice, 75.0, "pop", s)}
     return out
@@ -216,6 +223,10 @@ class Store:
         self.dirty = False
 
     def get(self, key: str, make) -> tuple[np.ndarray, dict]:
+        if key in self.items and "low_band_db" not in self.items[key][1]:
+            vec, _ = self.items[key]
+            self.items[key] = (vec, measure(make()))
+            self.dirty = True
         if key not in self.items:
             y = make()
             e = embed_recording(y, sr=SR, encoder=ENCODER)
@@ -238,6 +249,15 @@ class Store:
 ENCODER = None
 
 
+def measure(y: np.ndarray) -> dict:
+    """purport's quality measures of ``y`` (at 16 kHz) without the embedding (for cached
+    vectors whose quality predates a measure)."""
+    from purport.voice.embed import level_gain, quality, speech_mask
+
+    gain = level_gain(y)
+    return quality(y, speech_mask(y, sr=SR, gain=gain), sr=SR, gain=gain).__dict__
+
+
 def trial_embeddings(set_name: str, src: dict, store: Store) -> list[dict]:
     """Every reference and questioned clip of the set, embedded (bench recipes)."""
     seed = SETS[set_name]["seed"]
@@ -250,7 +270,7 @@ def trial_embeddings(set_name: str, src: dict, store: Store) -> list[dict]:
                          "vector": vec, "quality": q})
         for d, clips in s["clips"].items():
             for i, clip in enumerate(clips):
-                for recipe in RECIPES:
+                for recipe in (WHOLE_RECIPES if d == WHOLE else RECIPES):
                     rng = np.random.default_rng(seed_of("casework", seed, spk, d, i, recipe))
                     vec, q = store.get(f"q|{spk}|{d:g}|{i}|{recipe}",
                                        lambda clip=clip, recipe=recipe, rng=rng:
@@ -267,7 +287,8 @@ def code_hash() -> str:
     import inspect
 
     h = hashlib.sha256()
-    for fn in (conditions.render, conditions.population_reference, conditions.cut_to_speech,
+    for fn in (conditions.render, conditions.render_like, conditions.population_reference,
+               conditions.cut_to_speech,
                conditions.speech_power, conditions.render_population, media.codec_roundtrip):
         h.update(inspect.getsource(fn).encode())
     h.update(repr((conditions.VOICE_NOTE, conditions.REFERENCE_CODEC,
@@ -321,21 +342,26 @@ def quality_of(d: dict) -> Quality:
     return Quality(**d)
 
 
-def reference_vector(src: dict, store: Store, spk: str, rv: str, quality: Quality):
+def reference_vector(src: dict, store: Store, spk: str, rv: str, quality: Quality,
+                     recipe: str):
     """The reference of ``spk`` (version ``rv``) as purport compares it with a questioned
-    clip of ``quality``: rendered in its channel when degraded (cached by code hash)."""
-    bucket = conditions.reference_bucket(quality)
-    if bucket is None:
+    clip of ``quality``: rendered like it when its channel is degraded
+    (:func:`purport.voice.conditions.reference_rendering`), with the codec its file would
+    carry (Opus 16 kbit/s for the Opus recipes), as ``purport voice compare`` does."""
+    codec = conditions.codec_like("opus", 16000) if "opus" in recipe else None
+    how = conditions.reference_rendering(quality, codec)
+    if how is None:
         return None
+    like = how[1]
     label = f"{spk}/{rv}"
 
     def make():
         ref = src[spk]["reference"]
         ref = ref if rv == "wav" else mp3(ref, SR)
-        rng = np.random.default_rng(conditions.reference_seed(f"{label}/{bucket.channel}"))
-        return conditions.render(ref, bucket, rng)
+        rng = np.random.default_rng(conditions.reference_seed(f"{label}/{like.tag}"))
+        return conditions.render_like(ref, like, rng)
 
-    return store.get(f"refr|{code_hash()}|{label}|{bucket.channel}", make)[0]
+    return store.get(f"refr|{code_hash()}|{label}|{like.tag}", make)[0]
 
 
 def score_set(rows: list[dict], rendered: conditions.Rendered, src: dict,
@@ -357,12 +383,13 @@ def score_set(rows: list[dict], rendered: conditions.Rendered, src: dict,
                 if r["source"] != q["source"] or not q["vector"].size or not r["vector"].size:
                     continue
                 score = float(q["vector"] @ r["vector"])
-                rendered_ref = reference_vector(src, store, r["speaker"], r["ref"], quality)
+                rendered_ref = reference_vector(src, store, r["speaker"], r["ref"], quality,
+                                                q["recipe"])
                 if rendered_ref is None:
                     score_c, channel = score, conditions.CLEAN_CHANNEL
                 else:
                     score_c = float(q["vector"] @ rendered_ref)
-                    channel = conditions.reference_bucket(quality).channel
+                    channel = conditions.bucket_of(quality)[0].channel
                 llr_c, condition, _ = rate(score_c, quality, table, reference_channel=channel)
                 trials.append({
                     "fold": f, "source": q["source"], "duration": q["duration"],

@@ -611,8 +611,10 @@ def voice_calibrations(db: Db = None, json_: Json = False) -> None:
         _emit([c.summary() for c in found])
         return
     for c in found:
-        out.print(f"{c.name}: {c.population} [{c.encoder}]\n  held-out Cllr {c.cllr}, "
-                  f"Cllr_min {c.cllr_min}, EER {c.eer:.1%}, minDCF {c.min_dcf}; {c.validation}")
+        useful = sum(cell["useful"] for cell in c.cells.values())
+        out.print(f"{c.name}: {c.population} [{c.encoder}]\n  fitted in {len(c.cells)} "
+                  f"conditions, {useful} of them informative enough to give an LR; "
+                  f"6 s clean: held-out Cllr {c.cllr}, EER {c.eer:.1%}; {c.validation}")
 
 
 @grid_app.command("import")

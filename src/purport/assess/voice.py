@@ -23,7 +23,7 @@ from purport.errors import ArchiveError, ParameterError, PurportError
 from purport.voice import conditions as cond
 from purport.voice.calibrate import Calibration, calibrate, default_calibration
 from purport.voice.compare import VoiceReport, compare
-from purport.voice.conditions import Bucket
+from purport.voice.conditions import Like
 from purport.voice.embed import (
     Embedded,
     Encoder,
@@ -66,34 +66,24 @@ def embed_file(path: str | Path, encoder: Encoder | None = None) -> tuple[Embedd
 EMBED_VERSION = "3"
 
 
-def rendered_reference(y: np.ndarray, sr: int, bucket: Bucket | None, calibration: Calibration,
-                       *, label: str, encoder: Encoder) -> Embedded:
-    """A reference's embedding in the questioned recording's channel: rendered like it
-    (:func:`purport.voice.conditions.render`, noise seeded by ``label``) when ``bucket`` is
-    given, as it is otherwise."""
-    if bucket is None:
+def rendered_reference(y: np.ndarray, sr: int, like: Like | None, *, label: str,
+                       encoder: Encoder) -> Embedded:
+    """A reference's embedding, rendered ``like`` a questioned recording
+    (:func:`purport.voice.conditions.render_like`) when given, as it is otherwise. The
+    noise is seeded by ``label``: the same inputs give the same LR."""
+    if like is None:
         return embed_recording(y, sr=sr, encoder=encoder)
-    x = to_rate(y, sr, cond.SR)
-    rng = np.random.default_rng(cond.reference_seed(f"{label}/{bucket.channel}"))
-    return embed_recording(cond.render(x, bucket, rng, codec=calibration.codec), sr=cond.SR,
+    rng = np.random.default_rng(cond.reference_seed(f"{label}/{like.tag}"))
+    return embed_recording(cond.render_like(to_rate(y, sr, cond.SR), like, rng), sr=cond.SR,
                            encoder=encoder)
 
 
-def _channel_tag(bucket: Bucket | None, calibration: Calibration) -> str:
-    if bucket is None:
-        return ""
-    codec = calibration.codec
-    return f"/{bucket.channel}" + (f"/{codec['codec']}{codec['kbps']}" if codec else "")
-
-
 def recording_embedding(archive: Archive, rec: Recording, encoder: Encoder | None = None, *,
-                        bucket: Bucket | None = None,
-                        calibration: Calibration | None = None) -> Embedded:
+                        like: Like | None = None) -> Embedded:
     """A recording's embedding from the archive's cache, computed and cached when missing;
-    rendered in ``bucket``'s channel (with ``calibration``'s codec) when given."""
+    rendered ``like`` a questioned recording when given (:func:`rendered_reference`)."""
     encoder = encoder or load_encoder()
-    calibration = calibration or default_calibration()
-    key = f"{encoder.name}/v{EMBED_VERSION}{_channel_tag(bucket, calibration)}"
+    key = f"{encoder.name}/v{EMBED_VERSION}" + (f"/{like.tag}" if like else "")
     cached = archive.voice_embedding(rec.id, key)
     if cached is not None:
         return from_bytes(cached)
@@ -101,16 +91,19 @@ def recording_embedding(archive: Archive, rec: Recording, encoder: Encoder | Non
         raise ArchiveError(f"recording {rec.id} ({rec.name}): its file {rec.stored_path} "
                            "is gone")
     signal = media.load(rec.stored_path, sr=encoder.sr)
-    embedded = rendered_reference(signal.y, signal.sr, bucket, calibration, label=rec.sha256,
-                                  encoder=encoder)
+    embedded = rendered_reference(signal.y, signal.sr, like, label=rec.sha256, encoder=encoder)
     archive.put_voice_embedding(rec.id, key, to_bytes(embedded))
     return embedded
 
 
-def _reference_bucket(q: Embedded, calibration: Calibration) -> tuple[Bucket | None, str]:
-    """Which channel the references are rendered in for ``q``, and that channel's name."""
-    bucket = cond.reference_bucket(q.quality, calibration.codec)
-    return bucket, bucket.channel if bucket is not None else cond.CLEAN_CHANNEL
+def _rendering(q: Embedded, q_codec: str, q_bit_rate: int | None) -> tuple[Like | None, str]:
+    """How to render the references for ``q`` (None: as they are), and the channel name
+    :func:`compare` checks them against."""
+    how = cond.reference_rendering(q.quality, cond.codec_like(q_codec, q_bit_rate))
+    if how is None:
+        return None, cond.CLEAN_CHANNEL
+    bucket, like = how
+    return like, bucket.channel
 
 
 def get_calibration(archive: Archive | None, name: str | None) -> Calibration:
@@ -123,19 +116,37 @@ def get_calibration(archive: Archive | None, name: str | None) -> Calibration:
     return Calibration.from_dict(archive.calibration_data(name))
 
 
+def compare_audio(questioned: np.ndarray, references: list[np.ndarray], calibration: Calibration,
+                  *, sr: int, codec: dict | None = None,
+                  reference_names: list[str] | None = None) -> VoiceReport:
+    """Questioned audio against reference audio (all at ``sr``), the references rendered
+    like the questioned recording when its channel is degraded; ``codec`` is the
+    questioned recording's (:func:`purport.voice.conditions.codec_like`), if lossy."""
+    encoder = load_encoder()
+    q = embed_recording(questioned, sr=sr, encoder=encoder)
+    how = cond.reference_rendering(q.quality, codec)
+    like, channel = (None, cond.CLEAN_CHANNEL) if how is None else (how[1], how[0].channel)
+    names = reference_names or [f"reference {i + 1}" for i in range(len(references))]
+    refs = [rendered_reference(y, sr, like, label=name, encoder=encoder)
+            for y, name in zip(references, names, strict=True)]
+    return compare(q, refs, calibration, reference_names=names, reference_channel=channel)
+
+
 def compare_files(questioned: str | Path, references: list[str | Path],
                   calibration: Calibration) -> VoiceReport:
     """The questioned file against reference files, no archive involved."""
     if not references:
         raise ParameterError("give at least one --reference file")
     encoder = load_encoder()
-    q, q_codec = embed_file(questioned, encoder)
-    bucket, channel = _reference_bucket(q, calibration)
+    q_signal = media.load(questioned, sr=encoder.sr)
+    q = embed_recording(q_signal.y, sr=q_signal.sr, encoder=encoder)
+    q_codec = q_signal.info.codec
+    like, channel = _rendering(q, q_codec, q_signal.info.bit_rate)
     refs, codecs = [], []
     for r in references:
         signal = media.load(r, sr=encoder.sr)
-        refs.append(rendered_reference(signal.y, signal.sr, bucket, calibration,
-                                       label=signal.info.sha256, encoder=encoder))
+        refs.append(rendered_reference(signal.y, signal.sr, like, label=signal.info.sha256,
+                                       encoder=encoder))
         codecs.append(signal.info.codec)
     return compare(q, refs, calibration, reference_names=[Path(r).name for r in references],
                    codecs=(q_codec, codecs), reference_channel=channel)
@@ -166,9 +177,8 @@ def check_signal(archive: Archive, signal: media.Signal, speaker: str,
     used = [r for r in refs if r.sha256 != signal.info.sha256]
     if not used:
         raise ArchiveError("the questioned file is the speaker's only reference recording")
-    bucket, channel = _reference_bucket(q, calibration)
-    embedded = [recording_embedding(archive, r, encoder, bucket=bucket, calibration=calibration)
-                for r in used]
+    like, channel = _rendering(q, signal.info.codec, signal.info.bit_rate)
+    embedded = [recording_embedding(archive, r, encoder, like=like) for r in used]
     report = compare(q, embedded, calibration,
                      reference_names=[f"recording {r.id} {r.name}" for r in used],
                      codecs=(signal.info.codec, [r.codec for r in used]),
@@ -261,9 +271,9 @@ def calibrate_population(folder: str | Path, *, name: str, description: str | No
     n_recordings = sum(len(f) for f in found.values())
     description = description or (f"user population {Path(folder).name}: {len(found)} "
                                   f"speakers, {n_recordings} recordings")
-    return calibrate(name=name, encoder=encoder.name, population=description, codec=codec,
+    return calibrate(name=name, encoder=encoder.name, population=description,
                      scores=whole["scores"], same=whole["same"],
                      pair_speakers=whole["pair_speakers"], window_scores=windows["scores"],
                      window_same=windows["same"], cells=cells,
                      rendering=f"{rendering}; references: up to 30 s of speech through MP3 "
-                               "64 kbit/s, then rendered in the questioned channel")
+                               "64 kbit/s, then rendered like the questioned channel")

@@ -116,7 +116,6 @@ class Calibration:
     notes: str = ""
     cells: dict[str, dict[str, Any]] = field(default_factory=dict)
     rendering: str = ""
-    codec: dict[str, Any] | None = None   # how degraded channels were encoded (None: Opus 16k)
 
     def llr(self, score: float) -> float:
         """Natural-log LR of a whole-recording score, capped (score range, then LR bounds)."""
@@ -150,9 +149,10 @@ class Calibration:
 
     def summary(self) -> dict[str, Any]:
         """What a report names: the calibration, its population and its held-out figures."""
-        return {k: getattr(self, k) for k in (
+        out = {k: getattr(self, k) for k in (
             "name", "encoder", "population", "n_speakers", "n_same", "n_different", "cllr",
             "cllr_min", "eer", "min_dcf", "validation", "created", "notes", "rendering")}
+        return {**out, "conditions": sorted(self.cells)}
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -278,8 +278,7 @@ def calibrate(*, name: str, encoder: str, population: str,
               scores: np.ndarray, same: np.ndarray, pair_speakers: list[tuple[str, str]],
               window_scores: np.ndarray, window_same: np.ndarray,
               notes: str = "", n_folds: int = 2,
-              cells: dict[str, dict[str, Any]] | None = None, rendering: str = "",
-              codec: dict[str, Any] | None = None) -> Calibration:
+              cells: dict[str, dict[str, Any]] | None = None, rendering: str = "") -> Calibration:
     """Fit on all pairs; validate by fitting on some speakers and scoring pairs of the others.
 
     ``scores``/``same`` are whole-recording pair scores and their truth (same speaker?);
@@ -313,8 +312,7 @@ def calibrate(*, name: str, encoder: str, population: str,
         window_score_min=float(window_scores.min()), window_score_max=float(window_scores.max()),
         cllr=round(cllr(ls, ld), 4), cllr_min=round(cllr_min(ss, sd), 4),
         eer=round(eer(ss, sd), 4), min_dcf=round(min_dcf(ss, sd), 4),
-        validation=validation, notes=notes, cells=dict(cells or {}), rendering=rendering,
-        codec=codec)
+        validation=validation, notes=notes, cells=dict(cells or {}), rendering=rendering)
 
 
 def default_calibration() -> Calibration:

@@ -25,7 +25,10 @@ from purport.voice.embed import SR, VAD_FRAME, Quality, level_gain, speech_mask
 NETS = (3.0, 6.0, 15.0, 30.0)       # seconds of net speech a bucket is rendered with
 SNRS = (None, 20.0, 15.0, 10.0)      # None: clean (25 dB or better)
 BANDS = ("wide", "narrow")
-NARROW_HZ = 3900.0                   # a measured bandwidth at or below this is a phone band
+NARROW_HZ = 5500.0                   # at or below: a phone band or audio sampled at 8 kHz
+WIDE_HZ = 7000.0                     # references are low-passed like a band below this
+NOMINAL_NARROW_HZ = 3700.0           # what band_edges() measures of a 300-3400 Hz channel
+PHONE_LOW_DB = -18.0                 # a low band under this: a telephone's 300-Hz high-pass
 CLEAN_DB = 25.0
 MIN_SNR_DB = 7.5                     # below this no bucket was rendered: no LR
 NET_TOLERANCE = 0.9                  # 2.7 s of speech still counts as the 3-s bucket
@@ -72,11 +75,39 @@ class Bucket:
 CLEAN_CHANNEL = "wide-clean"
 
 
-def reference_bucket(q: Quality, codec: dict | None = None) -> Bucket | None:
-    """The bucket whose channel a case's references are rendered in before they are
-    compared with a questioned recording of quality ``q`` (None: used as they are)."""
+@dataclass(frozen=True)
+class Like:
+    """How references are rendered like a questioned recording (:func:`render_like`)."""
+
+    bandwidth_hz: float | None      # low-pass here (None: wide, left alone)
+    highpass: bool                  # a telephone's 300-Hz high-pass
+    snr_db: float | None            # white noise this far below the speech (None: none)
+    codec: dict | None = None       # then this codec (keyword arguments of codec_roundtrip)
+
+    @property
+    def tag(self) -> str:
+        band = "full" if self.bandwidth_hz is None else f"{self.bandwidth_hz:.0f}"
+        snr = "clean" if self.snr_db is None else f"{self.snr_db:g}"
+        codec = f"-{self.codec['codec']}{self.codec['kbps']}" if self.codec else ""
+        return f"like-{band}{'-hp' if self.highpass else ''}-{snr}{codec}"
+
+
+def reference_rendering(q: Quality, codec: dict | None = None) -> tuple[Bucket, Like] | None:
+    """How a case's references are rendered before they are compared with a questioned
+    recording of quality ``q`` (in ``codec``): its bucket and the rendering, or None when
+    its channel is clean and wide and they are compared as they are.
+
+    The band is the measured one to the nearest 250 Hz, with the telephone high-pass when
+    the low band is missing; the noise is the bucket's, the level its calibration was
+    fitted at.
+    """
     bucket, _ = bucket_of(q)
-    return bucket if bucket is not None and (bucket.degraded or codec) else None
+    if bucket is None or not bucket.degraded:
+        return None
+    band = q.bandwidth_hz
+    band = None if band is None or band >= WIDE_HZ else float(round(band / 250) * 250)
+    highpass = q.low_band_db is not None and q.low_band_db < PHONE_LOW_DB
+    return bucket, Like(band, highpass, bucket.snr, codec)
 
 
 ALL_BUCKETS = tuple(Bucket(n, b, s) for n in NETS for b in BANDS for s in SNRS)
@@ -154,6 +185,28 @@ def render(y: np.ndarray, bucket: Bucket, rng: np.random.Generator, *,
     return x * (0.99 / peak) if peak > 0.99 else x
 
 
+def render_like(y: np.ndarray, like: Like, rng: np.random.Generator) -> np.ndarray:
+    """A reference (clean speech at :data:`SR`) rendered ``like`` a questioned recording:
+    low-passed at its band (8th-order Butterworth, both ways), high-passed at 300 Hz when
+    it lacks the low band, white noise at its ratio to the speech frames' power, then its
+    codec. Both sides of the comparison then went through a like channel, and the score
+    measures the voices more than the channels."""
+    x = np.asarray(y, np.float32)
+    if like.bandwidth_hz is not None and like.bandwidth_hz < WIDE_HZ:
+        sos = signal.butter(8, like.bandwidth_hz, btype="lowpass", fs=SR, output="sos")
+        x = signal.sosfiltfilt(sos, x).astype(np.float32)
+    if like.highpass:
+        sos = signal.butter(4, 300, btype="highpass", fs=SR, output="sos")
+        x = signal.sosfilt(sos, x).astype(np.float32)
+    if like.snr_db is not None:
+        noise = rng.standard_normal(len(x)) * np.sqrt(speech_power(x) * 10 ** (-like.snr_db / 10))
+        x = (x + noise).astype(np.float32)
+    if like.codec:
+        x = media.codec_roundtrip(x, SR, **like.codec)
+    peak = float(np.max(np.abs(x))) if len(x) else 0.0
+    return x * (0.99 / peak) if peak > 0.99 else x
+
+
 def reference_seed(label: str) -> int:
     """A fixed seed for the noise a reference is rendered with (same input, same LR)."""
     import hashlib
@@ -209,8 +262,8 @@ def render_population(population: dict[str, list[np.ndarray]], *, encoder,
     """Embed a population (clean speech at :data:`SR`, by speaker) in ``buckets``.
 
     Each speaker's first recording is the reference side: :func:`population_reference`,
-    then rendered in every channel of ``buckets`` (:func:`render`), as purport renders a
-    case's references in the questioned recording's channel. The other recordings are cut
+    then rendered like each channel of ``buckets`` (:func:`render_like`), as purport
+    renders a case's references like the questioned recording. The other recordings are cut
     into stretches of each bucket's net speech (up to :data:`CLIPS_PER_RECORDING` per
     recording) and rendered in the bucket. A speaker with one recording is a reference only.
     """
@@ -225,7 +278,10 @@ def render_population(population: dict[str, list[np.ndarray]], *, encoder,
     for done, (speaker, recordings) in enumerate(population.items(), start=1):
         ref = population_reference(recordings[0])
         for channel, b in channels.items():
-            rendered = render(ref, b, rng, codec=codec) if b.degraded or codec else ref
+            narrow = b.band == "narrow"
+            like = Like(NOMINAL_NARROW_HZ if narrow else None, narrow, b.snr,
+                        codec or (VOICE_NOTE if b.degraded else None))
+            rendered = render_like(ref, like, rng) if like.codec or b.degraded else ref
             e = embed_recording(rendered, sr=SR, encoder=encoder)
             if e.vector.size:
                 references[channel].setdefault(speaker, []).append(e.vector)

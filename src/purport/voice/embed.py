@@ -205,6 +205,7 @@ class Quality:
     clipped_fraction: float     # samples at or beyond 0.99 full scale
     warnings: list[str]
     bandwidth_hz: float | None = None   # highest frequency the speech stands out at
+    low_band_db: float | None = None    # 60-200 Hz against 300-3000 Hz (a phone cuts it)
 
 
 def quality(y: np.ndarray, mask: np.ndarray, *, sr: int = SR, gain: float = 1.0) -> Quality:
@@ -218,7 +219,7 @@ def quality(y: np.ndarray, mask: np.ndarray, *, sr: int = SR, gain: float = 1.0)
         noise = np.percentile(power[~mask], 50) + 1e-12
         snr = float(10 * math.log10(np.mean(power[mask]) / noise + 1e-12))
     clipped = _clipped_count(y, gain) / len(y) if len(y) else 0.0
-    band = bandwidth(y, mask, sr=sr)
+    band, low = band_edges(y, mask, sr=sr)
     warnings = []
     if net < 10:
         warnings.append(f"only {net:.1f} s of net speech (under 10 s): the comparison is weak; "
@@ -232,7 +233,7 @@ def quality(y: np.ndarray, mask: np.ndarray, *, sr: int = SR, gain: float = 1.0)
     return Quality(duration=len(y) / sr, net_speech_seconds=round(net, 2),
                    snr_db=None if snr is None else round(snr, 1),
                    clipped_fraction=round(clipped, 5), warnings=warnings,
-                   bandwidth_hz=band)
+                   bandwidth_hz=band, low_band_db=low)
 
 
 BAND_FRAME = 512            # samples per spectrum frame for the bandwidth measure
@@ -240,11 +241,16 @@ BAND_FRAMES = 1500          # speech (and non-speech) frames it averages at most
 BAND_SMOOTH = 250.0         # Hz over which the long-term spectra are smoothed
 
 
-def bandwidth(y: np.ndarray, mask: np.ndarray, *, sr: int = SR) -> float | None:
-    """Highest frequency (Hz) at which the speech frames' long-term spectrum is within 50 dB
-    of its strongest band: a telephone channel gives about 3.5-3.8 kHz, speech recorded at 8
-    kHz about 4.5 kHz, wideband speech 7-8 kHz. Noise added after the channel fills the
-    band in, and the recording then counts as noisy, not narrow.
+def band_edges(y: np.ndarray, mask: np.ndarray, *, sr: int = SR
+               ) -> tuple[float | None, float | None]:
+    """(bandwidth, low band) of the speech frames' long-term spectrum.
+
+    Bandwidth: the highest frequency (Hz) at which the spectrum is within 50 dB of its
+    strongest band: a telephone channel gives about 3.5-4.5 kHz, speech recorded at 8 kHz
+    about 4-5 kHz, wideband speech 7-8 kHz. Noise added after the channel fills the band
+    in, and the recording then counts as noisy, not narrow. Low band: the power at 60-200
+    Hz over that at 300-3000 Hz, in dB: -13 to +7 dB for natural voices, -24 to -33 dB
+    behind a telephone's 300-Hz high-pass.
 
     From up to ``BAND_FRAMES`` evenly spaced speech frames (``BAND_FRAME`` samples from
     each VAD frame's start), smoothed over ``BAND_SMOOTH`` Hz.
@@ -256,16 +262,19 @@ def bandwidth(y: np.ndarray, mask: np.ndarray, *, sr: int = SR) -> float | None:
     starts = speech * n
     starts = starts[starts + BAND_FRAME <= len(y)]
     if len(starts) < 10:
-        return None
+        return None, None
     block = np.stack([np.asarray(y[s:s + BAND_FRAME], np.float64) for s in starts])
-    spec = np.mean(np.abs(np.fft.rfft(block * np.hanning(BAND_FRAME), axis=1)) ** 2, axis=0)
-    k = max(1, int(round(BAND_SMOOTH / (sr / BAND_FRAME))))
-    spec = np.convolve(spec, np.ones(k) / k, mode="same")
+    raw = np.mean(np.abs(np.fft.rfft(block * np.hanning(BAND_FRAME), axis=1)) ** 2, axis=0)
     freqs = np.fft.rfftfreq(BAND_FRAME, 1 / sr)
+    mid = raw[(freqs >= 300) & (freqs <= 3000)].sum()
+    low = raw[(freqs >= 60) & (freqs <= 200)].sum()
+    low_db = round(float(10 * np.log10((low + 1e-20) / (mid + 1e-20))), 1) if mid > 0 else None
+    k = max(1, int(round(BAND_SMOOTH / (sr / BAND_FRAME))))
+    spec = np.convolve(raw, np.ones(k) / k, mode="same")
     standing = (spec > 1e-5 * spec.max()) & (freqs >= 200)
     if not standing.any():
-        return None
-    return float(round(freqs[np.flatnonzero(standing)[-1]], -1))
+        return None, low_db
+    return float(round(freqs[np.flatnonzero(standing)[-1]], -1)), low_db
 
 
 def to_rate(y: np.ndarray, sr: int, target: int = SR) -> np.ndarray:
