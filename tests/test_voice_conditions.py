@@ -35,8 +35,9 @@ def test_bucket_is_never_cleaner_or_longer_than_the_measured_condition():
     assert bucket_of(quality(14.0, 60.0, 7900.0))[0] == Bucket(15.0, "wide", None)
     assert bucket_of(quality(13.0, 60.0, 7900.0))[0] == Bucket(6.0, "wide", None)
     assert bucket_of(quality(8.0, 16.0, 3600.0))[0] == Bucket(6.0, "narrow", 15.0)
-    assert bucket_of(quality(8.0, 12.6, 7900.0))[0] == Bucket(6.0, "wide", 10.0)
-    assert bucket_of(quality(8.0, 12.4, 7900.0))[0] == Bucket(6.0, "wide", 10.0)
+    assert bucket_of(quality(8.0, 14.2, 7900.0))[0] == Bucket(6.0, "wide", 15.0)
+    assert bucket_of(quality(8.0, 13.8, 7900.0))[0] == Bucket(6.0, "wide", 10.0)
+    assert bucket_of(quality(8.0, 8.0, 7900.0))[0] == Bucket(6.0, "wide", 10.0)
     assert bucket_of(quality(8.0, 22.0, 7900.0))[0] == Bucket(6.0, "wide", 20.0)
     none, why = bucket_of(quality(1.5, 60.0, 7900.0))
     assert none is None and "net speech" in why

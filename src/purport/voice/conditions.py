@@ -30,6 +30,7 @@ WIDE_HZ = 7000.0                     # references are low-passed like a band bel
 NOMINAL_NARROW_HZ = 3700.0           # what band_edges() measures of a 300-3400 Hz channel
 PHONE_LOW_DB = -18.0                 # a low band under this: a telephone's 300-Hz high-pass
 CLEAN_DB = 25.0
+SNR_SLACK = 1.0                      # dB a measured SNR may fall short of its bucket's
 MIN_SNR_DB = 7.5                     # below this no bucket was rendered: no LR
 NET_TOLERANCE = 0.9                  # 2.7 s of speech still counts as the 3-s bucket
 REFERENCE_NET = 30.0                 # seconds of reference speech the population gets
@@ -116,7 +117,8 @@ ALL_BUCKETS = tuple(Bucket(n, b, s) for n in NETS for b in BANDS for s in SNRS)
 def bucket_of(q: Quality, *, net: float | None = None) -> tuple[Bucket | None, str]:
     """The bucket a recording of quality ``q`` is rated in, or None with the reason.
 
-    The bucket never holds more speech, a wider band or less noise than was measured: a
+    The bucket never holds more speech or less noise than was measured (up to
+    ``NET_TOLERANCE`` and ``SNR_SLACK``, what measuring a rendered bucket gives): a
     recording between buckets is rated as the worse one, whose LRs are the weaker.
     ``net`` overrides the net speech (a window's 3 s).
     """
@@ -132,8 +134,7 @@ def bucket_of(q: Quality, *, net: float | None = None) -> tuple[Bucket | None, s
     if snr is None or snr >= CLEAN_DB:
         level = None
     else:
-        level = max(s for s in SNRS[1:] if s <= snr + 2.5) if snr + 2.5 >= SNRS[-1] \
-            else SNRS[-1]
+        level = max((s for s in SNRS[1:] if s <= snr + SNR_SLACK), default=SNRS[-1])
     band = "narrow" if q.bandwidth_hz is not None and q.bandwidth_hz <= NARROW_HZ else "wide"
     return Bucket(max(fitting), band, level), ""
 
