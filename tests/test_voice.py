@@ -12,7 +12,6 @@ import pytest
 from purport import demo, ingest, media
 from purport.archive import Archive
 from purport.assess.voice import check_file, compare_audio
-from purport.voice.conditions import codec_like, reference_rendering
 from purport.errors import NotFoundError
 from purport.voice import (
     calibrate,
@@ -22,6 +21,7 @@ from purport.voice import (
     population_scores,
     verbal,
 )
+from purport.voice.conditions import codec_like, reference_rendering
 
 from .conftest import SHARED_DATA
 
