@@ -25,8 +25,11 @@ def targets(cells: list[dict]) -> list[str]:
     out = []
     strong = [(c["conditions"]["strong_same"] or 0) + (c["conditions"]["strong_diff"] or 0)
               for c in cells]
+    v2 = [(c.get("v2") or {}).get("strong_same", 0) or 0 for c in cells]
     out.append(f"| strongly misleading evidence 0 % in every condition | worst cell "
-               f"{100 * max(strong):.2f} % | {'met' if max(strong) == 0 else 'MISSED'} |")
+               f"{100 * max(strong):.2f} % (shipped v2 calibration before: same-speaker "
+               f"trials strongly misleading in up to {100 * max(v2):.0f} % of a cell) | "
+               f"{'met' if max(strong) == 0 else 'MISSED'} |")
     tgt = [c for c in cells if c["recipe"] in TARGET_RECIPES and c["duration"] >= 15
            and c["ref"] == "mp3"]
     worst_eer = max(tgt, key=lambda c: c["conditions"]["eer"])
@@ -53,19 +56,22 @@ def table(cells: list[dict], source: str) -> list[str]:
     rows = [c for c in cells if c["source"] == source]
     rows.sort(key=lambda c: -c["conditions"]["cllr"])
     out = ["| net s | questioned | refs | same / diff | EER % legacy / new | Cllr_min new | "
-           "Cllr legacy | Cllr new | misleading same / diff % (new) | strongly misleading "
-           "same / diff % (legacy; new) | no LR % | lowest same / highest diff log10 LR "
-           "(new) | median measured net s |",
-           "|" + "---|" * 13]
+           "Cllr shipped v2 | Cllr legacy | Cllr new | misleading same / diff % (new) | "
+           "strongly misleading same / diff % (shipped v2; legacy; new) | no LR % | lowest "
+           "same / highest diff log10 LR (shipped v2; new) | median measured net s |",
+           "|" + "---|" * 14]
     for c in rows:
-        L, C = c["legacy"], c["conditions"]
+        L, C, V = c["legacy"], c["conditions"], c.get("v2") or {}
         out.append(
             f"| {c['duration']:g} | {c['recipe']} | {c['ref']} | {C['n_same']} / {C['n_diff']} "
             f"| {fmt(L['eer'], True)} / {fmt(C['eer'], True)} | {fmt(C['cllr_min'])} | "
+            f"{fmt(V.get('cllr'))} | "
             f"{fmt(L['cllr'])} | {fmt(C['cllr'])} | {fmt(C['misleading_same'], True)} / "
-            f"{fmt(C['misleading_diff'], True)} | {fmt(L['strong_same'], True)} / "
+            f"{fmt(C['misleading_diff'], True)} | {fmt(V.get('strong_same'), True)} / "
+            f"{fmt(V.get('strong_diff'), True)}; {fmt(L['strong_same'], True)} / "
             f"{fmt(L['strong_diff'], True)}; {fmt(C['strong_same'], True)} / "
             f"{fmt(C['strong_diff'], True)} | {fmt(C['no_lr'], True)} | "
+            f"{fmt(V.get('worst_same'), digits=2)} / {fmt(V.get('worst_diff'), digits=2)}; "
             f"{fmt(C['worst_same'], digits=2)} / {fmt(C['worst_diff'], digits=2)} | "
             f"{C['net_median']:.1f} |")
     return out
@@ -107,8 +113,34 @@ def tippett(trials: list[dict], source: str, path: Path) -> None:
     plt.close(fig)
 
 
+def add_v2(folder: Path, result: dict, trials: list[dict]) -> None:
+    """Rate every trial with purport's shipped calibration before issue 14 as it was used
+    (``legacy_default_v2.json``: one clean fit, scores outside its range given the range
+    end's LR, references as they are), and add its metrics to each cell. Not
+    speaker-disjoint for FSDD (fitted on FSDD takes 0-47 of the same four speakers)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import casework
+    from casework import cal_mod
+
+    v2 = cal_mod.Calibration.from_dict(json.loads(
+        (Path(__file__).resolve().parent / "legacy_default_v2.json").read_text()))
+    for t in trials:
+        t["v2"] = v2.llr(t["score"]) / cal_mod.LN10
+    by_cell: dict = {}
+    for t in trials:
+        by_cell.setdefault((t["source"], t["duration"], t["recipe"], t["ref"]), []).append(t)
+    for c in result["cells"]:
+        c["v2"] = casework.metrics(by_cell[(c["source"], c["duration"], c["recipe"],
+                                            c["ref"])], "v2")
+    (folder / "results.json").write_text(json.dumps(result, indent=1))
+
+
 def main(folder: Path) -> None:
     result = json.loads((folder / "results.json").read_text())
+    trials_path = folder / "trials.json"
+    trials = json.loads(trials_path.read_text()) if trials_path.is_file() else []
+    if trials:
+        add_v2(folder, result, trials)
     cells = result["cells"]
     lines = [f"# Voice in casework conditions: {result['set']} set", "",
              f"- command: `.venv/bin/python bench/voice/casework.py --set {result['set']}` "
@@ -116,8 +148,6 @@ def main(folder: Path) -> None:
              f"wall time {result['wall_s']} s", "",
              "## Targets (issue 14)", "", "| target | measured | |", "|---|---|---|",
              *targets(cells), ""]
-    trials_path = folder / "trials.json"
-    trials = json.loads(trials_path.read_text()) if trials_path.is_file() else []
     for source in sorted({c["source"] for c in cells},
                          key=lambda s: -max(c["conditions"]["cllr"] for c in cells
                                             if c["source"] == s)):
