@@ -4,7 +4,6 @@ bounded LRs and "no useful LR" (issue 14)."""
 from __future__ import annotations
 
 import json
-import wave
 
 import numpy as np
 import pytest
@@ -18,6 +17,7 @@ from purport.voice.conditions import Bucket, bucket_of, render
 from purport.voice.embed import Quality
 
 from .conftest import SHARED_DATA
+from .test_voice import fsdd_recording
 
 SR = 16000
 FSDD = SHARED_DATA / "fsdd"
@@ -126,13 +126,8 @@ def test_too_little_speech_gives_no_number_with_the_reason():
 
 
 def fsdd_speech(speaker: str, takes: range) -> np.ndarray:
-    parts = []
-    for t in takes:
-        for d in range(10):
-            with wave.open(str(FSDD / f"{d}_{speaker}_{t}.wav")) as w:
-                y = np.frombuffer(w.readframes(w.getnframes()), "<i2").astype(np.float32)
-            parts += [y / 32768, np.zeros(1200, np.float32)]
-    return media.resample(np.concatenate(parts), orig_sr=8000, target_sr=SR)
+    """FSDD takes of all ten digits, joined (test_voice's), at 16 kHz."""
+    return media.resample(fsdd_recording(speaker, takes), orig_sr=8000, target_sr=SR)
 
 
 DEGRADED = (Bucket(6.0, "narrow", 15.0), Bucket(6.0, "wide", 10.0),

@@ -16,14 +16,14 @@ it.
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Callable
 
-import av
 import numpy as np
 from corpus import resample
 from scipy import signal
+
+from purport import media
 
 Audio = tuple[np.ndarray, int]
 LEVEL_DBFS = -26.0
@@ -61,27 +61,11 @@ def noise(y: np.ndarray, sr: int, rng: np.random.Generator, snr_db: float = 10.0
 
 def codec_roundtrip(y: np.ndarray, sr: int, codec: str, fmt: str, kbps: int,
                     rate: int) -> Audio:
-    """Encode with PyAV at ``kbps`` kbit/s at ``rate`` Hz, decode; returned at ``rate``."""
-    x = resample(y, sr, rate)
-    buf = io.BytesIO()
-    with av.open(buf, "w", format=fmt) as out:
-        stream = out.add_stream(codec, rate=rate, layout="mono")
-        stream.bit_rate = kbps * 1000
-        frame = av.AudioFrame.from_ndarray(x[np.newaxis, :], format="flt", layout="mono")
-        frame.sample_rate = rate
-        for packet in stream.encode(frame):
-            out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
-    buf.seek(0)
-    chunks = []
-    with av.open(buf, "r") as inp:
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
-        for decoded in inp.decode(audio=0):
-            chunks.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(decoded))
-    z = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
-    z = z[: len(x)] if len(z) >= len(x) else np.pad(z, (0, len(x) - len(z)))
-    return peak_guard(z), rate
+    """Encode with PyAV at ``kbps`` kbit/s at ``rate`` Hz and decode
+    (:func:`purport.media.codec_roundtrip`); returned at ``sr``."""
+    z = media.codec_roundtrip(np.asarray(y, np.float32), sr, codec=codec, kbps=kbps,
+                              container=fmt, rate=rate)
+    return peak_guard(z), sr
 
 
 def opus16(y: np.ndarray, sr: int, rng: np.random.Generator | None = None) -> Audio:

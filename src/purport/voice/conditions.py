@@ -175,15 +175,8 @@ def render(y: np.ndarray, bucket: Bucket, rng: np.random.Generator, *,
         sos = signal.butter(4, [300, 3400], btype="bandpass", fs=8000, output="sos")
         x = media.resample(signal.sosfilt(sos, low).astype(np.float32), orig_sr=8000,
                            target_sr=SR)[: len(x)]
-    if bucket.snr is not None:
-        noise = rng.standard_normal(len(x)) * np.sqrt(speech_power(x) * 10 ** (-bucket.snr / 10))
-        x = (x + noise).astype(np.float32)
-    if codec:
-        x = media.codec_roundtrip(x, SR, **codec)
-    elif bucket.snr is not None or bucket.band == "narrow":
-        x = media.codec_roundtrip(x, SR, **VOICE_NOTE)
-    peak = float(np.max(np.abs(x))) if len(x) else 0.0
-    return x * (0.99 / peak) if peak > 0.99 else x
+    return _noise_and_codec(x, bucket.snr, codec or (VOICE_NOTE if bucket.degraded else None),
+                            rng)
 
 
 def render_like(y: np.ndarray, like: Like, rng: np.random.Generator) -> np.ndarray:
@@ -199,11 +192,18 @@ def render_like(y: np.ndarray, like: Like, rng: np.random.Generator) -> np.ndarr
     if like.highpass:
         sos = signal.butter(4, 300, btype="highpass", fs=SR, output="sos")
         x = signal.sosfilt(sos, x).astype(np.float32)
-    if like.snr_db is not None:
-        noise = rng.standard_normal(len(x)) * np.sqrt(speech_power(x) * 10 ** (-like.snr_db / 10))
+    return _noise_and_codec(x, like.snr_db, like.codec, rng)
+
+
+def _noise_and_codec(x: np.ndarray, snr_db: float | None, codec: dict | None,
+                     rng: np.random.Generator) -> np.ndarray:
+    """White noise ``snr_db`` below the speech frames' mean power, then ``codec``, then the
+    peak held under full scale: the last steps :func:`render` and :func:`render_like` share."""
+    if snr_db is not None:
+        noise = rng.standard_normal(len(x)) * np.sqrt(speech_power(x) * 10 ** (-snr_db / 10))
         x = (x + noise).astype(np.float32)
-    if like.codec:
-        x = media.codec_roundtrip(x, SR, **like.codec)
+    if codec:
+        x = media.codec_roundtrip(x, SR, **codec)
     peak = float(np.max(np.abs(x))) if len(x) else 0.0
     return x * (0.99 / peak) if peak > 0.99 else x
 
