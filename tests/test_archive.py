@@ -274,7 +274,11 @@ def test_jobs_and_assessments_round_trip(archive, wavs):
     assert [j.id for j in archive.jobs(states=("done",))] == [job.id]
     stored = archive.add_assessment(added.recording.id, {"schema_version": "1.0", "x": [1, 2]},
                                     claimed_speaker="Speaker A")
-    assert archive.assessment(stored.id).data == {"schema_version": "1.0", "x": [1, 2]}
+    kept = archive.assessment(stored.id).data
+    custody = kept.pop("custody")
+    assert kept == {"schema_version": "1.0", "x": [1, 2]}
+    assert [(c["action"], c["subject"], c["input_sha256"]) for c in custody] == [
+        ("recording added", f"recording {added.recording.id}", added.recording.sha256)]
     assert [a.id for a in archive.assessments(recording=added.recording.id)] == [stored.id]
     archive.remove_recording(added.recording.id)  # its assessments go with it
     with pytest.raises(NotFoundError):

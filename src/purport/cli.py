@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import sys
 from collections.abc import Iterator
@@ -67,7 +68,12 @@ class Role(StrEnum):
 
 
 def _emit(obj: Any) -> None:
-    print(json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False))
+    text = json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a path that is not UTF-8: JSON's \\udcxx escapes keep it
+        text = json.dumps(obj, indent=2, ensure_ascii=True, sort_keys=False)
+    print(text)
 
 
 def _date(text: str | None, option: str) -> dt.date | None:
@@ -102,7 +108,8 @@ def _size(text: str, option: str = "--max-size") -> int:
 
 
 def _hms(seconds: float) -> str:
-    seconds = float(seconds)
+    """H:MM:SS.s (or M:SS.s); rounded first, so 839.96 s is 14:00.0, never 13:60.0."""
+    seconds = round(float(seconds), 1)
     h, rem = divmod(seconds, 3600)
     m, s = divmod(rem, 60)
     return f"{int(h)}:{int(m):02d}:{s:04.1f}" if h else f"{int(m)}:{s:04.1f}"
@@ -980,6 +987,7 @@ def serve(
     if max_duration <= 0:
         raise ParameterError("--max-upload-duration must be positive")
     limit = _size(max_upload, "--max-upload")
+    _check_port_free(host, port)
     web = create_app(Settings(db=db, store_dir=store, max_upload_bytes=limit,
                               max_duration=max_duration, workers=workers,
                               secure_cookies=secure_cookies))
@@ -989,6 +997,119 @@ def serve(
     err.print(f"purport serving {web.state.archive.info()['db']} on http://{host}:{port}/",
               markup=False)
     uvicorn.run(web, host=host, port=port, log_level="info")
+
+
+@app.command()
+def check(
+    clean: Annotated[bool, typer.Option(
+        "--clean", help="Remove partial copies left by a crash; move store files no "
+        "recording points to into <store>/orphaned/ (nothing is deleted).")] = False,
+    quick: Annotated[bool, typer.Option(
+        "--quick", help="Check that stored files exist, without re-hashing them.")] = False,
+    store: Store = None, db: Db = None, json_: Json = False,
+) -> None:
+    """fsck for the archive: database integrity, the audit chain, every stored file's SHA-256.
+
+    Exit status 1 when anything is wrong, so it can run from cron after a backup restore.
+    """
+    from purport.archive import check as check_
+
+    with Archive(db, store_dir=store) as archive, _progress("checking") as progress:
+        report = check_.check(archive, clean=clean, verify_files=not quick,
+                              progress=progress)
+    if json_:
+        _emit(report.to_dict())
+    else:
+        out.print(f"checked {report.db}: {report.recordings} recordings, "
+                  f"{report.files_verified} stored files verified against their SHA-256, "
+                  f"{report.audit_entries} audit entries (head {(report.audit_head or '-')[:16]})")
+        for line in report.problems:
+            out.print(f"PROBLEM  {line}")
+        for line in report.notes + report.cleaned:
+            out.print(f"note     {line}")
+        out.print("the archive is sound" if report.ok else
+                  f"{len(report.problems)} problems: restore from a backup, or see above")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def backup(
+    dest: Annotated[Path, typer.Argument(help="A new (or empty) folder for the copy.")],
+    store: Store = None, db: Db = None, json_: Json = False,
+) -> None:
+    """A consistent copy of a live archive and its stored files (SQLite online backup).
+
+    Verify the copy with `purport check --db DEST/<name>.db`.
+    """
+    from purport.archive import check as check_
+
+    with _interruptible(), Archive(db, store_dir=store) as archive, \
+            _progress("copying") as progress:
+        report = check_.backup(archive, dest, progress=progress)
+    if json_:
+        _emit(report.to_dict())
+        return
+    out.print(f"backed up to {report.db} and {report.files} files ({report.bytes:,} bytes) in "
+              f"{report.store}; database SHA-256 {report.db_sha256[:16]}…, audit head "
+              f"{(report.audit_head or '-')[:16]}")
+    for line in report.missing:
+        out.print(f"missing  {line} (not in the store when copied)")
+    out.print(f"verify it with: purport check --db {report.db}")
+
+
+@app.command()
+def audit(
+    subject: Annotated[str | None, typer.Option(
+        help="Only entries about this subject, e.g. 'recording 3' or 'token 2'.")] = None,
+    sha256: Annotated[str | None, typer.Option(
+        help="Only entries whose input had this SHA-256.")] = None,
+    last: Annotated[int | None, typer.Option(help="Only the last N entries.")] = None,
+    db: Db = None, json_: Json = False,
+) -> None:
+    """The audit log: every change to the archive, who made it, when, and the input's SHA-256.
+
+    Append-only and hash-chained (`purport check` verifies the chain): the chain of
+    custody of every recording, report, grid log, assessment and token.
+    """
+    if last is not None and last < 1:
+        raise ParameterError("--last must be at least 1")
+    with Archive(db) as archive:
+        found = archive.audit(subject=subject, sha256=sha256.lower() if sha256 else None,
+                              limit=last)
+    if json_:
+        _emit([e.to_dict() for e in found])
+        return
+    if not found:
+        out.print("no audit entries" + (" match" if subject or sha256 else ""))
+        return
+    table = Table("id", "at (UTC)", "actor", "action", "subject", "input sha256", box=None)
+    for e in found:
+        table.add_row(str(e.id), e.to_dict()["at"][:19].replace("T", " "), e.actor, e.action,
+                      e.subject, (e.input_sha256 or "")[:16])
+    out.print(table)
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Refuse a port another process listens on before saying "serving" (uvicorn would
+    print its error after the banner and exit 3)."""
+    import socket
+
+    if not 0 < port < 65536:
+        raise ParameterError(f"--port must be 1 to 65535, not {port}")
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise ParameterError(f"--host {host!r} is not an address here ({exc.strerror})") \
+            from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise ParameterError(f"cannot listen on {host}:{port}: {exc.strerror} (another "
+                                 "server there? choose --port)") from None
 
 
 @app.command()
@@ -1028,14 +1149,116 @@ def _interruptible() -> Iterator[None]:
     try:
         yield
     except KeyboardInterrupt:
-        err.print("interrupted: the archive is as it was before this command", markup=False)
+        err.print("interrupted: the archive is as it was before this command (nothing "
+                  "was added)", markup=False)
         raise typer.Exit(130) from None
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Run the CLI: a PurportError becomes one line on stderr and exit status 1."""
+#: where the CLI writes the traceback of an error it did not expect ($PURPORT_LOG_DIR)
+def _log_dir() -> Path:
+    if env := os.environ.get("PURPORT_LOG_DIR"):
+        return Path(env).expanduser()
+    state = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
+    return Path(state) / "purport"
+
+
+def _crash_log(exc: BaseException) -> Path | None:
+    """Write the traceback to a log file for a bug report; its path, or None if unwritable."""
+    import traceback
+
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     try:
-        app(args=argv, prog_name="purport")
+        folder = _log_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"error-{stamp}-{os.getpid()}.log"
+        path.write_text(f"purport {__version__}: {' '.join(sys.argv)}\n"
+                        + "".join(traceback.format_exception(exc)), encoding="utf-8",
+                        errors="backslashreplace")
+        return path
+    except OSError:
+        return None
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split()) or "no detail"
+
+
+def _user_error(exc: BaseException) -> str | None:
+    """The one line a fault of the machine, not of purport, means to the user, or None."""
+    import errno
+
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        where = f" writing {exc.filename}" if exc.filename else ""
+        return f"the disk is full{where}: nothing was changed; free some space and try again"
+    if isinstance(exc, OSError) and exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return f"cannot write {exc.filename or 'a file'}: {exc.strerror}"
+    if isinstance(exc, MemoryError):
+        return "out of memory: the input is too large for this machine"
+    return None
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Notices (the archive is busy, waiting) to whatever stderr is now."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
+def _signal_to_interrupt(signum, _frame) -> None:
+    """SIGTERM (a service manager, `kill`, a closed terminal) stops work as Ctrl-C does:
+    the open transaction rolls back and its store copies are deleted."""
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI: a PurportError becomes one line on stderr and exit status 1.
+
+    Any other error is a bug or a fault of the machine: one line and exit status 2, the
+    traceback in a log file (printed as well with ``--debug`` or $PURPORT_DEBUG=1).
+    """
+    import signal
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args or os.environ.get("PURPORT_DEBUG", "") not in ("", "0")
+    args = [a for a in args if a != "--debug"]
+    notices = logging.getLogger("purport")
+    if not notices.handlers:
+        handler = _StderrHandler()
+        handler.setFormatter(logging.Formatter("purport: %(message)s"))
+        handler.setLevel(logging.WARNING)
+        notices.addHandler(handler)
+    if threading_main():
+        signal.signal(signal.SIGTERM, _signal_to_interrupt)
+    try:
+        app(args=args, prog_name="purport")
     except PurportError as exc:
-        err.print(f"error: {exc}", markup=False)
+        err.print(f"error: {_one_line(exc)}", markup=False)
+        if debug:
+            raise
         sys.exit(1)
+    except KeyboardInterrupt:
+        err.print("interrupted", markup=False)
+        sys.exit(130)
+    except Exception as exc:
+        if debug:
+            raise
+        if (line := _user_error(exc)) is not None:
+            err.print(f"error: {line}", markup=False)
+            sys.exit(1)
+        log_path = _crash_log(exc)
+        where = f"; the traceback is in {log_path}" if log_path else ""
+        err.print(f"error: unexpected {type(exc).__name__}: {_one_line(exc)[:300]}{where} "
+                  "(please report it; --debug shows it here)", markup=False)
+        sys.exit(2)
+
+
+def threading_main() -> bool:
+    """Whether this is the main thread (only it may set signal handlers)."""
+    import threading
+
+    return threading.current_thread() is threading.main_thread()

@@ -13,6 +13,10 @@ class ArchiveError(PurportError):
     """The archive refused a change or a lookup (unknown id, conflicting facts, bad URL)."""
 
 
+class ArchiveBusyError(ArchiveError):
+    """Another process held the archive's write lock for longer than the wait allowed."""
+
+
 class NotFoundError(ArchiveError):
     """A speaker, recording or release named by the user is not in the archive."""
 

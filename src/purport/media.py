@@ -45,6 +45,9 @@ DEFAULT_MAX_DURATION: float = 6 * 3600.0
 MIN_DURATION: float = 0.001
 """Audio shorter than this (1 ms) counts as zero-length."""
 
+SILENT_SPAN: float = 2.0 / 32768
+"""Audio whose samples all lie within one 16-bit step of each other is digital silence."""
+
 _ESTIMATED_LOG = "Estimating duration from bitrate"
 _WAV_SIZE_PLACEHOLDER = 0x7FFFF000
 
@@ -90,6 +93,14 @@ class _Decoded:
 
     y: np.ndarray
     seconds: float
+    span: float  # peak-to-peak amplitude over the whole stream (full scale = 2.0)
+    damage: str | None = None  # the first decoding error once audio had started
+
+
+def display_name(name: str) -> str:
+    """A file name as text that can be stored and shown: bytes that are not UTF-8 (kept by
+    Python as surrogates) become ``\\xff`` escapes instead of failing every write."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
@@ -407,28 +418,93 @@ def _decode(
     max_duration: float,
     label: str,
 ) -> _Decoded:
-    """Decode `stream`, stopping as soon as it passes `max_duration`; resample when `sr` is set."""
+    """Decode `stream`, stopping as soon as it passes `max_duration`; resample when `sr` is set.
+
+    FFmpeg errors it logs once audio has started (a CRC mismatch, a lost frame header) make
+    the file corrupt (``damage``): FFmpeg skips it and hands back audio with a hole in it.
+    """
     sink = _MonoSink(sr) if sr else None
-    seconds = 0.0
+    seconds, low, high = 0.0, math.inf, -math.inf
+    damage: str | None = None
     try:
-        for packet in container.demux(stream):
-            for frame in packet.decode():
-                if not frame.samples or not frame.sample_rate:
-                    continue
-                seconds += frame.samples / frame.sample_rate
-                if sink is not None:
-                    sink.push(frame)
-            if seconds > max_duration:
-                raise MediaError(
-                    f"{label}: audio runs past the limit of {max_duration:.1f} s (stopped decoding)"
-                )
-        if sink is not None:
-            sink.flush()
+        with _ffmpeg_logs() as logs:
+            for packet in container.demux(stream):
+                for frame in packet.decode():
+                    if not frame.samples or not frame.sample_rate:
+                        continue
+                    if seconds == 0.0:
+                        logs.clear()  # damage before the first frame is FFmpeg's to resync
+                    seconds += frame.samples / frame.sample_rate
+                    lo, hi = _range(frame)
+                    low, high = min(low, lo), max(high, hi)
+                    if sink is not None:
+                        sink.push(frame)
+                if seconds > max_duration:
+                    raise MediaError(
+                        f"{label}: audio runs past the limit of {max_duration:.1f} s "
+                        "(stopped decoding)")
+                if damage is None and (found := _damage(logs)):
+                    damage = f"FFmpeg reports {found!r} after {seconds:.1f} s of audio"
+            if sink is not None:
+                sink.flush()
     except av.error.FFmpegError as exc:
         raise MediaError(
             f"{label}: truncated or corrupt after {seconds:.1f} s ({_ffmpeg_reason(exc)})"
         ) from None
-    return _Decoded(y=_concat(sink.chunks if sink is not None else []), seconds=seconds)
+    return _Decoded(y=_concat(sink.chunks if sink is not None else []), seconds=seconds,
+                    span=max(high - low, 0.0) if seconds else 0.0, damage=damage)
+
+
+def _range(frame: av.AudioFrame) -> tuple[float, float]:
+    """Lowest and highest sample of a decoded frame, full scale -1..1 whatever its format."""
+    a = frame.to_ndarray()
+    lo, hi = float(a.min()), float(a.max())
+    if a.dtype.kind == "u":  # unsigned 8-bit: 128 is zero
+        return (lo - 128.0) / 128.0, (hi - 128.0) / 128.0
+    if a.dtype.kind == "i":
+        scale = float(2 ** (8 * a.dtype.itemsize - 1))
+        return lo / scale, hi / scale
+    return lo, hi
+
+
+def _damage(logs: list[tuple[int, str, str]]) -> str | None:
+    """FFmpeg's first logged error (not a warning), as one line, or None."""
+    for level, _, message in logs:
+        if level <= av.logging.ERROR and message.strip():
+            return _one_line(message)
+    return None
+
+
+#: an Ogg page header: capture pattern, version, flags, granule, serial, sequence, CRC, segments
+_OGG_PAGE = struct.Struct("<4sBBqIIIB")
+_OGG_EOS = 0x04
+
+
+def _ogg_ending(path: str) -> str | None:
+    """Why an Ogg file is cut short (a partial last page, no end-of-stream page), or None.
+
+    Ogg states no length in a header, so a file cut between pages decodes without an
+    error; every complete Ogg stream ends with a page flagged end-of-stream.
+    """
+    size = os.path.getsize(path)
+    eos = False
+    with open(path, "rb") as fh:
+        pos = 0
+        while pos < size:
+            fh.seek(pos)
+            head = fh.read(_OGG_PAGE.size)
+            if len(head) < _OGG_PAGE.size or head[:4] != b"OggS":
+                return f"corrupt, no Ogg page where one should start (byte {pos} of {size})"
+            flags, segments = head[5], head[26]
+            table = fh.read(segments)
+            if len(table) < segments:
+                return f"truncated, its last Ogg page is cut short at byte {size}"
+            end = pos + _OGG_PAGE.size + segments + sum(table)
+            if end > size:
+                return f"truncated, its last Ogg page lacks {end - size} bytes"
+            eos = bool(flags & _OGG_EOS)
+            pos = end
+    return None if eos else "truncated, the Ogg stream has no end-of-stream page"
 
 
 def _read(
@@ -456,7 +532,7 @@ def _read(
         decoded = _decode(container, stream, sr=sr, max_duration=max_duration, label=label)
         info = MediaInfo(
             path=full,
-            name=os.path.basename(full),
+            name=display_name(os.path.basename(full)),
             size_bytes=size,
             sha256=digest,
             container=container.format.name,
@@ -477,4 +553,11 @@ def _read(
             f"{label}: truncated, decoded {decoded.seconds:.1f} s "
             f"of the {declared:.1f} s the header declares"
         )
+    if decoded.damage:
+        raise MediaError(f"{label}: corrupt, {decoded.damage}")
+    if info.container == "ogg" and (cut := _ogg_ending(full)):
+        raise MediaError(f"{label}: {cut}, after {decoded.seconds:.1f} s of audio")
+    if decoded.span < SILENT_SPAN:
+        raise MediaError(f"{label}: digital silence, no sample differs from another by one "
+                         f"16-bit step in {decoded.seconds:.1f} s (nothing to analyse)")
     return info, decoded

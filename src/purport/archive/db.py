@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import sqlite3
+import time
+from contextlib import closing
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -13,9 +16,15 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from purport.errors import ArchiveError, NotFoundError, ParameterError
+from purport.errors import ArchiveBusyError, ArchiveError, NotFoundError, ParameterError
+
+log = logging.getLogger("purport.archive")
 
 DEFAULT_DB = "purport.db"
+#: seconds a writer waits for another process's write to finish ($PURPORT_BUSY_TIMEOUT)
+DEFAULT_BUSY_TIMEOUT = 30.0
+#: seconds before a waiting writer says that it waits
+WAIT_NOTICE_AFTER = 1.0
 VERSION_TABLE = "purport_schema_version"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -51,34 +60,155 @@ def sqlite_path(url: str) -> Path | None:
     return Path(parsed.database)
 
 
+def busy_timeout() -> float:
+    """Seconds a writer waits for the write lock: $PURPORT_BUSY_TIMEOUT, default 30."""
+    raw = os.environ.get("PURPORT_BUSY_TIMEOUT")
+    if raw is None or not raw.strip():
+        return DEFAULT_BUSY_TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 86400:
+        raise ParameterError(f"$PURPORT_BUSY_TIMEOUT wants seconds (0 to 86400), not {raw!r}")
+    return value
+
+
+def read_only_reason(path: Path) -> str | None:
+    """Why an existing archive file cannot be written (read-only filesystem, file or
+    folder not writable, immutable), or None when it can."""
+    try:
+        if os.statvfs(path).f_flag & os.ST_RDONLY:
+            return "on a read-only filesystem"
+    except OSError:
+        return None
+    if not os.access(path, os.W_OK):
+        return "the file is not writable"
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        return "its folder is not writable"
+    return None
+
+
 def create_engine(url: str) -> sa.Engine:
-    """An engine with foreign keys on and, for SQLite, WAL mode and real transactions."""
+    """An engine with foreign keys on and, for SQLite, WAL mode and real transactions.
+
+    An SQLite file that cannot be written is opened read-only (immutable on a read-only
+    filesystem, where SQLite cannot keep its shared-memory file): reads work and every
+    write is refused with the reason. Writers that find the archive locked by another
+    process wait up to ``busy_timeout()`` seconds, saying so after a second.
+    """
     backend = sa.engine.make_url(url).get_backend_name()
     if backend == "postgresql":
         try:
             import psycopg  # noqa: F401
         except ImportError as exc:
             raise ArchiveError("PostgreSQL needs psycopg: pip install 'purport[postgres]'") from exc
-        return sa.create_engine(url, pool_pre_ping=True)
-    engine = sa.create_engine(url)
+        engine = sa.create_engine(url, pool_pre_ping=True)
+        _translate_errors(engine, url)
+        return engine
+    path = sqlite_path(url)
+    read_only = read_only_reason(path) if path is not None and path.exists() else None
+    wait = busy_timeout()
+    if read_only:
+        immutable = "&immutable=1" if "filesystem" in read_only else ""
+        target = f"file:{path}?mode=ro{immutable}"
+        engine = sa.create_engine("sqlite://", creator=lambda: sqlite3.connect(
+            target, uri=True, check_same_thread=False))
+    else:
+        engine = sa.create_engine(url)
+    engine.info_read_only = read_only  # type: ignore[attr-defined]
 
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None  # let BEGIN below own the transaction
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.execute("PRAGMA busy_timeout = 30000")
-        if sqlite_path(url) is not None:
+        cursor.execute(f"PRAGMA busy_timeout = {int(WAIT_NOTICE_AFTER * 1000)}")
+        if path is not None and not read_only:
             cursor.execute("PRAGMA journal_mode = WAL")
         cursor.close()
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection):
         # writers take the lock up front; readers never wait for a long write (WAL)
-        write = connection.get_execution_options().get("purport_write", False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        options = connection.get_execution_options()
+        write = options.get("purport_write", False)
+        if not write:
+            connection.exec_driver_sql("BEGIN")
+            return
+        if read_only:
+            raise ArchiveError(f"the archive {path} is read-only ({read_only}): it can be "
+                               "read, not changed")
+        _begin_write(connection, options.get("purport_wait", wait))
 
+    _translate_errors(engine, url)
     return engine
+
+
+def _begin_write(connection: sa.Connection, wait: float) -> None:
+    """BEGIN IMMEDIATE, waiting for another writer up to ``wait`` seconds and saying so."""
+    raw = connection.connection.dbapi_connection
+    try:
+        raw.execute("BEGIN IMMEDIATE")
+        return
+    except sqlite3.OperationalError as exc:
+        if not _locked(exc):
+            raise
+        if wait <= WAIT_NOTICE_AFTER:
+            raise ArchiveBusyError("the archive is busy: another process is writing to it; "
+                                   "nothing was changed") from None
+    started = time.monotonic()
+    log.warning("the archive is busy: another purport process is writing; waiting up to "
+                "%g s (set $PURPORT_BUSY_TIMEOUT to change)", wait)
+    try:
+        raw.execute(f"PRAGMA busy_timeout = {int(max(wait - WAIT_NOTICE_AFTER, 0) * 1000)}")
+        raw.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if not _locked(exc):
+            raise
+        raise ArchiveBusyError(
+            f"the archive is busy: another process has been writing to it for "
+            f"{time.monotonic() - started + WAIT_NOTICE_AFTER:.0f} s; nothing was changed, "
+            "try again when it is done (or set $PURPORT_BUSY_TIMEOUT to wait longer)") from None
+    finally:
+        raw.execute(f"PRAGMA busy_timeout = {int(WAIT_NOTICE_AFTER * 1000)}")
+
+
+def _locked(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return "database is locked" in text or "database table is locked" in text
+
+
+def _translate_errors(engine: sa.Engine, url: str) -> None:
+    """Database faults a user can meet become one-line ArchiveErrors (no SQL, no traceback)."""
+
+    @sa.event.listens_for(engine, "handle_error")
+    def _handle(ctx):
+        error = translate(ctx.original_exception, url)
+        if error is not None:
+            raise error from ctx.original_exception
+
+
+def translate(exc: BaseException, url: str) -> ArchiveError | None:
+    """The ArchiveError a database fault means to a user, or None for a programming error."""
+    if isinstance(exc, ArchiveError):
+        return exc
+    text = str(exc).lower()
+    where = redact(url)
+    if _locked(exc) or "lock timeout" in text or "lock_timeout" in text:
+        return ArchiveBusyError("the archive is busy: another process is writing to it; "
+                                "nothing was changed, try again when it is done")
+    if "readonly database" in text or "read-only" in text or "read only" in text:
+        return ArchiveError(f"the archive {where} is read-only: it can be read, not changed")
+    if "disk is full" in text or "no space left" in text:
+        return ArchiveError(f"the disk holding the archive {where} is full: nothing was "
+                            "changed; free some space and try again")
+    if "malformed" in text or "file is not a database" in text or "disk i/o error" in text:
+        return ArchiveError(f"the archive {where} is damaged ({_first_line(exc)}): run "
+                            "`purport check`, and restore it from a backup (`purport backup`)")
+    if isinstance(exc, sqlite3.OperationalError) and "unable to open" in text:
+        return ArchiveError(f"cannot open the archive {where}: {_first_line(exc)}")
+    return None
 
 
 def _alembic_config(connection: sa.Connection) -> Config:
@@ -109,11 +239,20 @@ def check_sqlite_file(path: Path) -> None:
     """Refuse a path that exists but is not an SQLite database (before SQLAlchemy touches it)."""
     if path.is_dir():
         raise ArchiveError(f"{path} is a directory, not an archive file")
+    read_only = read_only_reason(path)
+    mode = "ro&immutable=1" if read_only and "filesystem" in read_only else "ro"
     try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as probe:
+        with closing(sqlite3.connect(f"file:{path}?mode={mode}", uri=True)) as probe:
             probe.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlite3.DatabaseError as exc:
-        raise ArchiveError(f"{path} is not a purport archive (not an SQLite database)") from exc
+        text = str(exc).lower()
+        if "not a database" in text:
+            raise ArchiveError(f"{path} is not a purport archive (not an SQLite database)") \
+                from exc
+        if "malformed" in text:
+            raise ArchiveError(f"the archive {path} is damaged ({exc}): restore it from a "
+                               "backup (`purport backup`)") from exc
+        raise ArchiveError(f"cannot open the archive {path}: {exc}") from exc
 
 
 def migrate(engine: sa.Engine, url: str, *, create: bool) -> str:
@@ -130,6 +269,10 @@ def migrate(engine: sa.Engine, url: str, *, create: bool) -> str:
     have, head = current_version(engine), head_version()
     if have == head:
         return head
+    if getattr(engine, "info_read_only", None):
+        raise ArchiveError(f"the archive {path} has schema {have} and this purport writes "
+                           f"{head}, but it is read-only ({engine.info_read_only}): open it "
+                           "with the purport that wrote it, or copy it somewhere writable")
     if have is not None:
         script = ScriptDirectory(str(MIGRATIONS))
         known = {rev.revision for rev in script.walk_revisions()}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
+import logging
 import secrets
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -13,7 +15,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from purport.archive import db, store
+from purport import media
+from purport.archive import audit, db, store
 from purport.archive.model import (
     Job,
     Provenance,
@@ -30,6 +33,7 @@ from purport.archive.schema import (
     ROLES,
     SCOPES,
     assessments,
+    audit_log,
     calibrations,
     fingerprints,
     grid_logs,
@@ -46,6 +50,8 @@ from purport.archive.schema import (
 )
 from purport.errors import ArchiveError, NotFoundError, ParameterError
 from purport.media import MediaInfo
+
+log = logging.getLogger("purport.archive")
 
 #: how stale a token's recorded last use may get (see ``Archive.token_for_secret``)
 LAST_USED_EVERY = dt.timedelta(minutes=5)
@@ -100,13 +106,22 @@ class Archive:
     # -- transactions -------------------------------------------------------
 
     @contextmanager
-    def transaction(self) -> Iterator[Transaction]:
-        """All or nothing: rolls back (and deletes new store copies) on any error or Ctrl-C."""
+    def transaction(self, *, wait: float | None = None) -> Iterator[Transaction]:
+        """All or nothing: rolls back (and deletes new store copies) on any error or Ctrl-C.
+
+        ``wait`` caps the seconds to wait for another writer (default $PURPORT_BUSY_TIMEOUT);
+        past it, ArchiveBusyError.
+        """
         txn: Transaction | None = None
         try:
             with self.engine.connect() as conn:
-                conn = conn.execution_options(purport_write=True)
+                options: dict[str, Any] = {"purport_write": True}
+                if wait is not None:
+                    options["purport_wait"] = wait
+                conn = conn.execution_options(**options)
                 trans = conn.begin()
+                if wait is not None and self.engine.dialect.name == "postgresql":
+                    conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(wait * 1000)}ms'")
                 txn = Transaction(conn)
                 try:
                     yield txn
@@ -166,10 +181,13 @@ class Archive:
                 speaker_id = row.id
             have = set(t.conn.execute(sa.select(speaker_aliases.c.alias)
                                       .where(speaker_aliases.c.speaker_id == speaker_id)).scalars())
-            for alias in dict.fromkeys(aliases):
-                if alias not in have and alias != name:
-                    t.conn.execute(speaker_aliases.insert().values(speaker_id=speaker_id,
-                                                                   alias=alias))
+            new = [a for a in dict.fromkeys(aliases) if a not in have and a != name]
+            for alias in new:
+                t.conn.execute(speaker_aliases.insert().values(speaker_id=speaker_id,
+                                                               alias=alias))
+            if created or new:
+                audit.append(t.conn, "speaker added" if created else "speaker aliases added",
+                             f"speaker {speaker_id}", detail={"name": name, "aliases": new})
             return self._speaker(t.conn, speaker_id), created
 
     def speaker(self, ref: str | int, *, txn: Transaction | None = None) -> Speaker:
@@ -183,8 +201,8 @@ class Archive:
             return [self._speaker(conn, i) for i in ids]
 
     def _speaker_id(self, conn: sa.Connection, ref: str | int) -> int:
-        if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
-            row = conn.execute(sa.select(speakers.c.id).where(speakers.c.id == int(ref))).first()
+        if (key := _key(ref)) is not None:
+            row = conn.execute(sa.select(speakers.c.id).where(speakers.c.id == key)).first()
             if row:
                 return row.id
         name = str(ref).strip()
@@ -241,6 +259,9 @@ class Archive:
                     storage, where = "copy", str(path)
                 else:
                     storage, where = "link", str(Path(info.path).resolve())
+                    if where != media.display_name(where):
+                        raise ArchiveError(f"{info.name}: its path is not valid UTF-8, so the "
+                                           "archive cannot link to it: add it with --copy")
                 recording_id = conn.execute(recordings.insert().values(
                     sha256=info.sha256, name=info.name, size_bytes=info.size_bytes,
                     storage=storage, stored_path=where, container=info.container,
@@ -275,6 +296,13 @@ class Archive:
                 owner = speaker_id if speaker_id is not None or row is None else row.speaker_id
                 rel_id, rel_changes = self._file_release(conn, recording_id, owner, provenance)
                 merged.extend(rel_changes if row is not None else [])
+            if row is None or merged:
+                audit.append(conn, "recording added" if row is None else "recording updated",
+                             f"recording {recording_id}", sha256=info.sha256, detail={
+                                 "name": info.name, "size_bytes": info.size_bytes,
+                                 "role": role, "speaker": speaker, "storage": "copy" if copy
+                                 else "link", "provenance": provenance.to_dict(),
+                                 "changes": merged})
             return self._recording(conn, recording_id), status, merged
 
     def _add_sighting(self, conn: sa.Connection, recording_id: int, name: str,
@@ -360,13 +388,15 @@ class Archive:
                 t.conn.execute(releases.delete().where(releases.c.id.in_(orphans)))
             if rec.storage == "copy":
                 t.doomed_files.append(Path(rec.stored_path))
+            audit.append(t.conn, "recording removed", f"recording {rec.id}", sha256=rec.sha256,
+                         detail={"name": rec.name, "releases_removed": list(orphans)})
             return rec
 
     def _recording_id(self, conn: sa.Connection, ref: str | int) -> int:
         text = str(ref).strip().lower()
         if text.isdigit() and len(text) < 6:
             row = conn.execute(sa.select(recordings.c.id)
-                               .where(recordings.c.id == int(text))).first()
+                               .where(recordings.c.id == _key(text))).first()
             if row:
                 return row.id
             raise NotFoundError(f"no recording {text} in the archive")
@@ -378,9 +408,9 @@ class Archive:
             if len(ids) > 1:
                 raise ArchiveError(f"sha256 prefix {text} matches {len(ids)} recordings: "
                                    "give more digits")
-            if text.isdigit():
+            if (key := _key(text)) is not None:
                 row = conn.execute(sa.select(recordings.c.id)
-                                   .where(recordings.c.id == int(text))).first()
+                                   .where(recordings.c.id == key)).first()
                 if row:
                     return row.id
         raise NotFoundError(f"no recording {ref!r} in the archive (give an id or a sha256 prefix)")
@@ -493,6 +523,9 @@ class Archive:
                 t.conn.execute(calibrations.delete().where(calibrations.c.name == name))
             t.conn.execute(calibrations.insert().values(name=name, encoder=encoder, data=data,
                                                         created_at=now()))
+            audit.append(t.conn, "calibration replaced" if exists else "calibration stored",
+                         f"calibration {name}", sha256=_json_digest(data),
+                         detail={"encoder": encoder})
 
     def calibration_data(self, name: str) -> dict[str, Any]:
         with self.engine.connect() as conn:
@@ -517,9 +550,14 @@ class Archive:
         """Store a 1 Hz grid log of a region; returns its id."""
         region = _clean(region, "region")
         with self._use(txn) as t:
-            return t.conn.execute(grid_logs.insert().values(
+            log_id = t.conn.execute(grid_logs.insert().values(
                 name=name, region=region, start=start, seconds=seconds, nominal_hz=nominal_hz,
                 source=source, data=data, created_at=now())).inserted_primary_key[0]
+            audit.append(t.conn, "grid log imported", f"grid log {log_id}",
+                         sha256=hashlib.sha256(data).hexdigest(),
+                         detail={"name": name, "region": region, "start": start.isoformat(),
+                                 "seconds": seconds, "source": source})
+            return log_id
 
     def grid_logs(self, *, region: str | None = None,
                   with_data: bool = False) -> list[dict[str, Any]]:
@@ -556,6 +594,9 @@ class Archive:
                 sha256=sha256, name=name, url=url, outlet=outlet, published=published,
                 title=title, speaker_id=speaker_id, is_release_report=is_release_report,
                 facts=facts, created_at=now())).inserted_primary_key[0]
+            audit.append(t.conn, "report added", f"report {rid}", sha256=sha256,
+                         detail={"name": name, "url": url, "outlet": outlet,
+                                 "published": published, "release_report": is_release_report})
             return rid, True
 
     def file_report_release(self, report_id: int, *, speaker: str | int, date: dt.date,
@@ -652,6 +693,8 @@ class Archive:
             token_id = t.conn.execute(tokens.insert().values(
                 name=name, scope=scope, secret_sha256=_digest(secret),
                 created_at=now())).inserted_primary_key[0]
+            audit.append(t.conn, "token created", f"token {token_id}",
+                         detail={"name": name, "scope": scope})
             return self._token(t.conn, token_id), secret
 
     def tokens(self) -> list[Token]:
@@ -661,13 +704,17 @@ class Archive:
 
     def revoke_token(self, token_id: int, *, txn: Transaction | None = None) -> Token:
         """Revoke a token (kept, marked revoked, so its jobs still say who ran them)."""
+        if _key(token_id) is None:
+            raise NotFoundError(f"no token {token_id}")
         with self._use(txn) as t:
             if t.conn.execute(sa.select(tokens.c.id).where(tokens.c.id == token_id)).first() \
                     is None:
                 raise NotFoundError(f"no token {token_id}")
-            t.conn.execute(tokens.update().where(tokens.c.id == token_id,
-                                                 tokens.c.revoked_at.is_(None))
-                           .values(revoked_at=now()))
+            done = t.conn.execute(tokens.update().where(tokens.c.id == token_id,
+                                                        tokens.c.revoked_at.is_(None))
+                                  .values(revoked_at=now())).rowcount
+            if done:
+                audit.append(t.conn, "token revoked", f"token {token_id}")
             return self._token(t.conn, token_id)
 
     def token_for_secret(self, secret: str) -> Token | None:
@@ -688,9 +735,12 @@ class Archive:
         if last is not None and last.tzinfo is None:
             last = last.replace(tzinfo=dt.UTC)
         if last is None or now() - last > LAST_USED_EVERY:
-            with self.transaction() as t:
-                t.conn.execute(tokens.update().where(tokens.c.id == row.id)
-                               .values(last_used_at=now()))
+            try:  # bookkeeping, not worth waiting for: skipped while another process writes
+                with self.transaction(wait=0.0) as t:
+                    t.conn.execute(tokens.update().where(tokens.c.id == row.id)
+                                   .values(last_used_at=now()))
+            except ArchiveError as exc:
+                log.info("token %s: last use not recorded (%s)", row.id, exc)
         with self.engine.connect() as conn:
             return self._token(conn, row.id)
 
@@ -707,12 +757,18 @@ class Archive:
         """Keep an assessment with the recording it assesses."""
         with self._use(txn) as t:
             recording_id = self._recording_id(t.conn, recording)
+            data = dict(data, custody=self._custody(t.conn, data, recording_id))
             aid = t.conn.execute(assessments.insert().values(
                 recording_id=recording_id, claimed_speaker=claimed_speaker, data=data,
                 created_at=now())).inserted_primary_key[0]
+            audit.append(t.conn, "assessment filed", f"assessment {aid}",
+                         sha256=_json_digest(data),
+                         detail={"recording": recording_id, "claimed_speaker": claimed_speaker})
             return self._assessment(t.conn, aid, with_data=True)
 
     def assessment(self, assessment_id: int) -> StoredAssessment:
+        if _key(assessment_id) is None:
+            raise NotFoundError(f"no assessment {assessment_id} in the archive")
         with self.engine.connect() as conn:
             if conn.execute(sa.select(assessments.c.id)
                             .where(assessments.c.id == assessment_id)).first() is None:
@@ -728,6 +784,27 @@ class Archive:
                                     == self._recording_id(conn, recording))
             return [self._assessment(conn, i, with_data=False)
                     for i in conn.execute(query).scalars()]
+
+    def _custody(self, conn: sa.Connection, data: dict[str, Any],
+                 recording_id: int) -> list[dict[str, Any]]:
+        """The audit entries of every recording an assessment used: the assessed one and
+        each one its evidence names by SHA-256 (references, matched sources)."""
+        own = conn.execute(sa.select(recordings.c.sha256)
+                           .where(recordings.c.id == recording_id)).scalar_one()
+        digests = {own} | set(_sha256s(data))
+        found = conn.execute(sa.select(audit_log).where(
+            audit_log.c.input_sha256.in_(sorted(digests)),
+            audit_log.c.subject.like("recording %")).order_by(audit_log.c.id)).all()
+        return [{k: v for k, v in audit._entry(r).to_dict().items() if k != "prev_hash"}
+                for r in found]
+
+    # -- the audit log --------------------------------------------------------------
+
+    def audit(self, *, subject: str | None = None, sha256: str | None = None,
+              limit: int | None = None) -> list[audit.Entry]:
+        """Audit entries, oldest first: every change, who made it, when, the input's digest."""
+        with self.engine.connect() as conn:
+            return audit.entries(conn, subject=subject, sha256=sha256, limit=limit)
 
     def _assessment(self, conn: sa.Connection, assessment_id: int, *,
                     with_data: bool) -> StoredAssessment:
@@ -773,6 +850,8 @@ class Archive:
             return self._job(t.conn, job_id)
 
     def job(self, job_id: int) -> Job:
+        if _key(job_id) is None:
+            raise NotFoundError(f"no job {job_id}")
         with self.engine.connect() as conn:
             if conn.execute(sa.select(jobs.c.id).where(jobs.c.id == job_id)).first() is None:
                 raise NotFoundError(f"no job {job_id}")
@@ -799,6 +878,45 @@ class Archive:
         else:
             with self.engine.connect() as conn:
                 yield conn
+
+
+#: the largest id a database row can have (a signed 64-bit integer, in SQLite and PostgreSQL)
+MAX_ID = 2**63 - 1
+
+
+def _key(ref: object) -> int | None:
+    """``ref`` as a row id, or None when it is not one (not digits, or past any row id)."""
+    if isinstance(ref, bool):
+        return None
+    if isinstance(ref, str):
+        ref = ref.strip()
+        if not (ref.isascii() and ref.isdigit()):
+            return None
+    try:
+        key = int(ref)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return None
+    return key if 0 < key <= MAX_ID else None
+
+
+def _sha256s(data: Any) -> Iterator[str]:
+    """Every SHA-256 a document names under a ``sha256`` key, at any depth."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if key == "sha256" and isinstance(value, str) and len(value) == 64:
+                yield value.lower()
+            else:
+                yield from _sha256s(value)
+    elif isinstance(data, list):
+        for item in data:
+            yield from _sha256s(item)
+
+
+def _json_digest(data: Any) -> str:
+    """SHA-256 of a document as canonical JSON (what the audit log cites for it)."""
+    body = json.dumps(data, sort_keys=True, ensure_ascii=True, separators=(",", ":"),
+                      default=str)
+    return hashlib.sha256(body.encode()).hexdigest()
 
 
 def _digest(secret: str) -> str:

@@ -266,3 +266,19 @@ jobs = sa.Table(
     sa.Column("finished_at", sa.DateTime(timezone=True)),
     sa.CheckConstraint("state IN ('queued', 'running', 'done', 'failed')", name="ck_job_state"),
 )
+
+# Every change to the archive, who made it and the digest of its input; append-only (database
+# triggers refuse UPDATE and DELETE) and hash-chained, so a removed or altered entry shows.
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("actor", sa.String(300), nullable=False),
+    sa.Column("action", sa.String(60), nullable=False, index=True),
+    sa.Column("subject", sa.String(200), nullable=False, index=True),
+    sa.Column("input_sha256", sa.String(64), index=True),
+    sa.Column("detail", sa.JSON, nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("entry_hash", sa.String(64), nullable=False, unique=True),
+)

@@ -9,6 +9,9 @@ from pathlib import Path
 
 from purport.errors import ArchiveError
 
+#: prefix of a copy still being written (``purport check`` removes any left by a crash)
+INCOMING = ".incoming-"
+
 
 def default_store(db_file: Path | None) -> Path:
     """``$PURPORT_STORE``, else ``<name>-files`` beside an SQLite file, else ``./purport-files``."""
@@ -29,15 +32,20 @@ def put(store: Path, source: Path, sha256: str) -> tuple[Path, bool]:
     target = stored_path(store, sha256, source.suffix)
     if target.exists():
         return target, False
+    tmp: str | None = None
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=INCOMING)
         os.close(fd)
         shutil.copyfile(source, tmp)
         os.replace(tmp, target)
-    except OSError as exc:
-        raise ArchiveError(
-            f"cannot copy {source.name} into the store {store}: {exc.strerror}") from exc
+    except BaseException as exc:  # a full disk or Ctrl-C must not leave a partial copy
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise ArchiveError(f"cannot copy {source.name} into the store {store}: "
+                               f"{exc.strerror or exc}") from exc
+        raise
     return target, True
 
 

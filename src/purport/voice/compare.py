@@ -225,9 +225,10 @@ def compare(questioned: Embedded, references: list[Embedded], calibration: Calib
     net = {"questioned": questioned.quality.net_speech_seconds, "reference": round(ref_speech, 2)}
     method = METHOD_TEXT.format(encoder=questioned.encoder, max_clustered=MAX_CLUSTERED)
     if questioned.vector.size == 0 or ref.size == 0:
-        which = "questioned recording" if questioned.vector.size == 0 else "references"
+        which = ("questioned recording holds" if questioned.vector.size == 0
+                 else "references hold")
         return VoiceReport(llr=None, log10_lr=None,
-                           verbal=f"no comparison: the {which} hold too little speech",
+                           verbal=f"no comparison: the {which} too little speech",
                            score=None, calibration=calibration.summary(),
                            net_speech_seconds=net, warnings=warnings, segments=[],
                            consistency={"checked": False}, references=reference_names or [],

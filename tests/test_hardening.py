@@ -1,0 +1,456 @@
+"""Faults a new user or an attacker meets: one line and a non-zero exit, nothing lost.
+
+Each test here reproduces a defect found by trying purport as a new user and as an
+attacker would (issue 15): it failed before the fix.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from purport import media
+from purport.archive import Archive, Provenance, audit
+from purport.archive import check as check_
+from purport.errors import ArchiveBusyError, ArchiveError, MediaError
+from tests.conftest import save_wav, write_wav
+from tests.speechlike import speech
+
+HUGE = "99999999999999999999999"
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    from purport.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(list(args))
+    captured = capsys.readouterr()
+    return exit_.value.code or 0, captured.out, captured.err
+
+
+def one_line_error(code: int, err: str, *, want: int = 1) -> str:
+    assert code == want, err
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    return lines[0]
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    monkeypatch.setenv("PURPORT_STORE", str(tmp_path / "store"))
+    monkeypatch.setenv("PURPORT_LOG_DIR", str(tmp_path / "logs"))
+    db = str(tmp_path / "purport.db")
+    monkeypatch.setenv("PURPORT_DB", db)
+    Archive.init(db).close()
+    return tmp_path
+
+
+def encode_ogg(path: Path, y: np.ndarray, sr: int = 16000) -> Path:
+    import av
+
+    with av.open(str(path), "w", format="ogg") as out:
+        stream = out.add_stream("libopus", rate=48000)
+        stream.layout = "mono"
+        stream.bit_rate = 24000
+        frame = av.AudioFrame.from_ndarray((np.clip(y, -1, 1) * 32767).astype(np.int16)[None],
+                                           format="s16", layout="mono")
+        frame.sample_rate = sr
+        for f in av.AudioResampler(format="flt", layout="mono", rate=48000).resample(frame):
+            for p in stream.encode(f):
+                out.mux(p)
+        for p in stream.encode(None):
+            out.mux(p)
+    return path
+
+
+# -- ids, names, metadata ------------------------------------------------------------------
+
+@pytest.mark.parametrize("args", [["show", HUGE], ["remove", HUGE], ["token", "revoke", HUGE],
+                                  ["show", "0"], ["speaker", "add", "x", "--alias", "y"]])
+def test_ids_past_any_row_are_not_found_not_tracebacks(capsys, env, args):
+    code, _, err = run(capsys, *args)
+    if args[0] == "speaker":
+        assert code == 0
+        return
+    assert "no " in one_line_error(code, err)
+
+
+def test_ids_past_any_row_in_the_api(env):
+    with Archive() as archive:
+        for lookup in (archive.recording, archive.speaker, archive.job, archive.assessment,
+                       archive.revoke_token):
+            with pytest.raises(ArchiveError, match="no "):
+                lookup(int(HUGE))
+
+
+def test_a_file_name_that_is_not_utf8_is_added_with_escapes(capsys, env):
+    name = os.fsdecode(b"\xff\xfemessage.wav")
+    path = write_wav(env / name, seconds=2.0)
+    code, out, err = run(capsys, "add", str(path), "--json")
+    assert code == 0, err
+    assert json.loads(out)[0]["recording"]["name"] == "\\xff\\xfemessage.wav"
+    code, _, err = run(capsys, "add", str(write_wav(env / name, seconds=2.0, seed=3)),
+                       "--no-copy")
+    assert "not valid UTF-8" in one_line_error(code, err)
+
+
+# -- bad audio is refused ------------------------------------------------------------------
+
+def test_an_ogg_opus_file_cut_short_is_refused(tmp_path):
+    path = encode_ogg(tmp_path / "whole.ogg", speech(20.0, seed=1))
+    assert media.load(path).info.duration == pytest.approx(20.0, abs=0.1)
+    data = path.read_bytes()
+    for keep in (len(data) // 4, len(data) // 2, len(data) - 10):
+        cut = tmp_path / f"cut{keep}.ogg"
+        cut.write_bytes(data[:keep])
+        with pytest.raises(MediaError, match="truncated"):
+            media.load(cut)
+
+
+def test_an_ogg_file_damaged_in_the_middle_is_refused(tmp_path):
+    path = encode_ogg(tmp_path / "whole.ogg", speech(20.0, seed=2))
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2: len(data) // 2 + 1500] = bytes(1500)
+    bad = tmp_path / "damaged.ogg"
+    bad.write_bytes(bytes(data))
+    with pytest.raises(MediaError, match="corrupt|truncated"):
+        media.load(bad)
+
+
+@pytest.mark.parametrize("level", [0.0, 1.0 / 32768])
+def test_digital_silence_is_refused(tmp_path, level):
+    path = save_wav(tmp_path / "silence.wav", np.full(16000 * 30, level, np.float32))
+    with pytest.raises(MediaError, match="digital silence"):
+        media.load(path)
+    with pytest.raises(MediaError, match="digital silence"):
+        media.probe(path)
+
+
+def test_quiet_speech_is_not_silence(tmp_path):
+    path = save_wav(tmp_path / "quiet.wav", 0.002 * speech(5.0, seed=3))
+    assert media.load(path).info.duration == pytest.approx(5.0)
+
+
+def test_a_silent_file_in_a_batch_adds_nothing(capsys, env):
+    good = write_wav(env / "good.wav", seconds=2.0)
+    silent = save_wav(env / "silent.wav", np.zeros(16000 * 5, np.float32))
+    code, _, err = run(capsys, "add", str(good), str(silent))
+    assert "file 2 of 2 failed" in one_line_error(code, err)
+    with Archive() as archive:
+        assert archive.recordings() == [] and archive.audit() == []
+
+
+# -- locking -------------------------------------------------------------------------------
+
+def hold_write_lock(db: str) -> sqlite3.Connection:
+    """Another process's long write: the SQLite write lock, held until closed."""
+    conn = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("INSERT INTO speakers (name, created_at) VALUES ('writer', '2026-01-01')")
+    return conn
+
+
+def test_reads_and_token_checks_never_wait_for_a_writer(env, monkeypatch):
+    monkeypatch.setenv("PURPORT_BUSY_TIMEOUT", "20")
+    with Archive() as archive:
+        token, secret = archive.create_token("desk")
+        lock = hold_write_lock(os.environ["PURPORT_DB"])
+        try:
+            started = time.monotonic()
+            assert archive.token_for_secret(secret).id == token.id  # last use: skipped
+            assert archive.recordings() == [] and archive.speakers() == []
+            assert time.monotonic() - started < 5.0
+        finally:
+            lock.rollback()
+            lock.close()
+        assert archive.token_for_secret(secret).last_used_at is not None
+
+
+def test_a_writer_waits_a_bounded_time_then_says_the_archive_is_busy(capsys, env, monkeypatch,
+                                                                      caplog):
+    monkeypatch.setenv("PURPORT_BUSY_TIMEOUT", "2")
+    lock = hold_write_lock(os.environ["PURPORT_DB"])
+    try:
+        with Archive() as archive:
+            started = time.monotonic()
+            with pytest.raises(ArchiveBusyError, match="busy"):
+                archive.add_speaker("Speaker A")
+            assert 1.5 < time.monotonic() - started < 10.0
+        assert "waiting up to 2 s" in caplog.text
+        code, _, err = run(capsys, "speaker", "add", "Speaker B")
+        assert code == 1 and "error: the archive is busy" in err and "Traceback" not in err
+    finally:
+        lock.rollback()
+        lock.close()
+    with Archive() as archive:
+        assert archive.speakers() == []
+
+
+def test_a_bad_busy_timeout_is_one_line(capsys, env, monkeypatch):
+    monkeypatch.setenv("PURPORT_BUSY_TIMEOUT", "soon")
+    code, _, err = run(capsys, "speaker", "add", "A")
+    assert "PURPORT_BUSY_TIMEOUT" in one_line_error(code, err)
+
+
+# -- read-only, damaged, full --------------------------------------------------------------
+
+def _read_only_fs(folder: Path) -> bool:
+    """Mount a small read-only tmpfs copy of ``folder``'s files (root only)."""
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        return False
+    files = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(folder)],
+                      capture_output=True).returncode:
+        return False
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
+    return True
+
+
+def test_an_archive_on_a_read_only_filesystem_reads_and_refuses_writes(capsys, tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    db = str(folder / "purport.db")
+    with Archive.init(db) as archive:
+        archive.add_speaker("Speaker A")
+    if not _read_only_fs(folder):
+        pytest.skip("mounting a read-only filesystem needs root")
+    try:
+        code, out, err = run(capsys, "speaker", "list", "--db", db)
+        assert code == 0 and "Speaker A" in out, err
+        code, _, err = run(capsys, "speaker", "add", "B", "--db", db)
+        assert "read-only (on a read-only filesystem)" in one_line_error(code, err)
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+def test_an_archive_file_that_cannot_be_written_reads_and_refuses_writes(capsys, tmp_path):
+    db = tmp_path / "purport.db"
+    with Archive.init(str(db)) as archive:
+        archive.add_speaker("Speaker A")
+    if os.geteuid() == 0:
+        if subprocess.run(["chattr", "+i", str(db)], capture_output=True).returncode:
+            pytest.skip("root ignores file modes and chattr is not available here")
+        undo = ["chattr", "-i", str(db)]
+    else:
+        db.chmod(0o444)
+        undo = ["chmod", "644", str(db)]
+    try:
+        code, out, err = run(capsys, "speaker", "list", "--db", str(db))
+        assert code == 0 and "Speaker A" in out, err
+        code, _, err = run(capsys, "speaker", "add", "B", "--db", str(db))
+        assert "read-only (the file is not writable)" in one_line_error(code, err)
+    finally:
+        subprocess.run(undo, check=True)
+
+
+def test_a_database_with_damaged_pages_is_one_line(capsys, tmp_path):
+    db = tmp_path / "purport.db"
+    with Archive.init(str(db)) as archive:
+        for i in range(300):
+            archive.add_speaker(f"Speaker {i}", notes="x" * 200)
+    data = bytearray(db.read_bytes())
+    page = 4096
+    for start in range(2 * page, len(data) - page, 3 * page):
+        data[start: start + 64] = os.urandom(64)
+    db.write_bytes(bytes(data))
+    for args in (["speaker", "list"], ["speaker", "add", "new"], ["check"]):
+        code, _, err = run(capsys, *args, "--db", str(db))
+        line = one_line_error(code, err) if args[0] != "check" else err
+        assert code == 1
+        if args[0] != "check":
+            assert "damaged" in line or "malformed" in line
+
+
+def test_a_full_disk_while_copying_leaves_no_partial_copy(capsys, env, monkeypatch):
+    import errno
+
+    def full(src, dst, **_):
+        Path(dst).write_bytes(b"partial")
+        raise OSError(errno.ENOSPC, "No space left on device", dst)
+
+    monkeypatch.setattr(shutil, "copyfile", full)
+    path = write_wav(env / "a.wav", seconds=2.0)
+    code, _, err = run(capsys, "add", str(path))
+    assert "No space left on device" in one_line_error(code, err)
+    assert not list((env / "store").rglob("*"))  or not [
+        p for p in (env / "store").rglob("*") if p.is_file()]
+    with Archive() as archive:
+        assert archive.recordings() == []
+
+
+def test_a_full_disk_while_the_database_grows_is_one_line(capsys, tmp_path):
+    if os.geteuid() != 0 or subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(tmp_path)],
+            capture_output=True).returncode:
+        pytest.skip("a small filesystem to fill needs root (mount)")
+    try:
+        db = str(tmp_path / "purport.db")
+        Archive.init(db, store_dir=tmp_path / "store").close()
+        code, _, err = run(capsys, "speaker", "add", "A", "--notes", "x" * 2_000_000,
+                           "--db", db)
+        assert "disk" in one_line_error(code, err) and "full" in err
+        code, out, _ = run(capsys, "speaker", "list", "--db", db)
+        assert code == 0 and "no speakers" in out
+    finally:
+        subprocess.run(["umount", str(tmp_path)], check=True)
+
+
+# -- unexpected errors, signals ------------------------------------------------------------
+
+def test_an_unexpected_error_is_one_line_with_the_traceback_in_a_log(capsys, env, monkeypatch):
+    def broken(*_a, **_k):
+        raise RuntimeError("something purport did not expect")
+
+    monkeypatch.setattr(Archive, "speakers", broken)
+    code, _, err = run(capsys, "speaker", "list")
+    line = one_line_error(code, err, want=2)
+    assert "RuntimeError: something purport did not expect" in line
+    logged = list((env / "logs").glob("error-*.log"))
+    assert len(logged) == 1 and "Traceback" in logged[0].read_text()
+    assert str(logged[0]) in line
+    from purport.cli import main
+    with pytest.raises(RuntimeError):
+        main(["speaker", "list", "--debug"])
+
+
+def test_sigterm_during_add_rolls_back_and_leaves_no_copy(env):
+    long = save_wav(env / "long.wav", speech(1800.0, seed=4, sr=8000), sr=8000)
+    proc = subprocess.Popen([sys.executable, "-c", "from purport.cli import main; main()",
+                             "add", str(long)],
+                            stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, PYTHONPATH=str(Path(__file__).parents[1])))
+    store = env / "store"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not [p for p in store.rglob("*") if p.is_file()]:
+        time.sleep(0.05)  # wait until the copy is in the store and the add goes on
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert not [p for p in store.rglob("*") if p.is_file()]
+    with Archive() as archive:
+        assert archive.recordings() == [] and archive.audit() == []
+
+
+# -- audit, check, backup ------------------------------------------------------------------
+
+def test_every_change_is_in_the_audit_log_with_who_and_the_input_digest(capsys, env,
+                                                                        monkeypatch):
+    monkeypatch.setenv("PURPORT_ACTOR", "analyst ana")
+    path = write_wav(env / "a.wav", seconds=2.0)
+    run(capsys, "speaker", "add", "Speaker A")
+    code, out, _ = run(capsys, "add", str(path), "--speaker", "Speaker A", "--json")
+    rec = json.loads(out)[0]["recording"]
+    run(capsys, "add", str(path), "--channel", "telegram")
+    run(capsys, "token", "create", "desk")
+    run(capsys, "token", "revoke", "1")
+    with audit.acting_as("token desk"):
+        with Archive() as archive:
+            archive.remove_recording(rec["id"])
+    code, out, _ = run(capsys, "audit", "--json")
+    entries = json.loads(out)
+    assert [(e["action"], e["subject"]) for e in entries] == [
+        ("speaker added", "speaker 1"), ("recording added", f"recording {rec['id']}"),
+        ("recording updated", f"recording {rec['id']}"), ("token created", "token 1"),
+        ("token revoked", "token 1"), ("recording removed", f"recording {rec['id']}")]
+    assert {e["actor"] for e in entries[:-1]} == {"analyst ana"}
+    assert entries[-1]["actor"] == "token desk"
+    assert entries[1]["input_sha256"] == rec["sha256"] == media.sha256_file(path)
+    code, out, _ = run(capsys, "audit", "--subject", f"recording {rec['id']}")
+    assert code == 0 and "token created" not in out and "recording removed" in out
+
+
+def test_the_audit_log_refuses_changes_and_check_finds_tampering(capsys, env):
+    with Archive() as archive:
+        archive.add_speaker("Speaker A")
+        archive.add_speaker("Speaker B")
+    db = os.environ["PURPORT_DB"]
+    with sqlite3.connect(db) as conn:
+        for sql in ("UPDATE audit_log SET actor = 'someone else'", "DELETE FROM audit_log"):
+            with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+                conn.execute(sql)
+    code, out, _ = run(capsys, "check")
+    assert code == 0 and "the archive is sound" in out
+    with sqlite3.connect(db) as conn:  # someone with the file and sqlite3 at hand
+        conn.execute("DROP TRIGGER audit_log_no_update")
+        conn.execute("UPDATE audit_log SET actor = 'someone else' WHERE id = 1")
+    code, out, _ = run(capsys, "check")
+    assert code == 1 and "audit entry 1 (speaker added speaker 1) was altered" in out
+
+
+def test_check_verifies_stored_files_and_moves_orphans_aside(capsys, env):
+    path = write_wav(env / "a.wav", seconds=2.0)
+    run(capsys, "add", str(path))
+    code, out, _ = run(capsys, "check", "--json")
+    report = json.loads(out)
+    assert code == 0 and report["ok"] and report["files_verified"] == 1
+    store = env / "store"
+    (stored,) = [p for p in store.rglob("*.wav")]
+    orphan = stored.parent / ("0" * 64 + ".wav")
+    shutil.copy(path, orphan)
+    partial = stored.parent / ".incoming-abc"
+    partial.write_bytes(b"x")
+    os.utime(partial, (time.time() - 7200, time.time() - 7200))
+    code, out, _ = run(capsys, "check")
+    assert code == 0 and "check --clean" in out
+    code, out, _ = run(capsys, "check", "--clean")
+    assert not orphan.exists() and (store / "orphaned" / orphan.name).exists()
+    assert not partial.exists()
+    stored.chmod(0o644)
+    with open(stored, "ab") as fh:
+        fh.write(b"\0")
+    code, out, _ = run(capsys, "check")
+    assert code == 1 and "has changed" in out
+
+
+def test_backup_of_a_live_archive_checks_out(capsys, env):
+    path = write_wav(env / "a.wav", seconds=2.0)
+    run(capsys, "add", str(path), "--released", "2024-01-02")
+    lock = hold_write_lock(os.environ["PURPORT_DB"])  # a writer busy during the backup
+    try:
+        code, out, err = run(capsys, "backup", str(env / "copy"), "--json")
+    finally:
+        lock.rollback()
+        lock.close()
+    assert code == 0, err
+    made = json.loads(out)
+    assert made["files"] == 1 and Path(made["db"]).exists()
+    assert json.loads((env / "copy" / "BACKUP.json").read_text())["db_sha256"] == \
+        made["db_sha256"]
+    os.environ.pop("PURPORT_STORE")
+    code, out, err = run(capsys, "check", "--db", made["db"], "--json")
+    assert code == 0 and json.loads(out)["files_verified"] == 1, out + err
+    code, _, err = run(capsys, "backup", str(env / "copy"))
+    assert "not an empty folder" in one_line_error(code, err)
+
+
+def test_backup_of_postgres_says_what_to_run(tmp_path):
+    class Fake:
+        url = "postgresql+psycopg://u@h/db"
+        store = tmp_path
+
+    with pytest.raises(ArchiveError, match="pg_dump"):
+        check_.backup(Fake(), tmp_path / "x")
+
+
+def test_assessment_custody_cites_the_audit_entries_of_its_recordings(env):
+    with Archive() as archive:
+        ref = archive.add_recording(media.probe(write_wav(env / "r.wav", seconds=2.0)),
+                                    role="reference", provenance=Provenance())[0]
+        q = archive.add_recording(media.probe(write_wav(env / "q.wav", seconds=2.0, seed=5)))[0]
+        kept = archive.add_assessment(q.id, {"voice": {"references": [{"sha256": ref.sha256}]}})
+    cited = {(c["subject"], c["input_sha256"]) for c in kept.data["custody"]}
+    assert cited == {(f"recording {q.id}", q.sha256), (f"recording {ref.id}", ref.sha256)}
