@@ -454,3 +454,35 @@ def test_assessment_custody_cites_the_audit_entries_of_its_recordings(env):
         kept = archive.add_assessment(q.id, {"voice": {"references": [{"sha256": ref.sha256}]}})
     cited = {(c["subject"], c["input_sha256"]) for c in kept.data["custody"]}
     assert cited == {(f"recording {q.id}", q.sha256), (f"recording {ref.id}", ref.sha256)}
+
+
+def test_the_audit_log_is_append_only_and_chained_on_every_backend(archive):
+    import sqlalchemy as sa
+
+    archive.add_speaker("Speaker A")
+    archive.create_token("desk")
+    for sql in ("UPDATE audit_log SET actor = 'x'", "DELETE FROM audit_log"):
+        with pytest.raises(sa.exc.DatabaseError, match="append-only"):
+            with archive.transaction() as t:
+                t.conn.exec_driver_sql(sql)
+    entries = archive.audit()
+    assert [e.action for e in entries] == ["speaker added", "token created"]
+    assert entries[1].prev_hash == entries[0].entry_hash != audit.GENESIS
+    with archive.engine.connect() as conn:
+        assert audit.verify_chain(conn) == []
+    report = check_.check(archive)
+    assert report.ok and report.audit_entries == 2, report.problems
+
+
+def test_a_token_check_skips_its_bookkeeping_while_the_row_is_locked(archive):
+    token, secret = archive.create_token("desk")
+    with archive.transaction() as t:  # a long write elsewhere holding the token's row
+        from purport.archive.schema import tokens
+        t.conn.execute(tokens.update().where(tokens.c.id == token.id).values(name="desk"))
+        started = time.monotonic()
+        other = Archive(archive.url, store_dir=archive.store)
+        try:
+            assert other.token_for_secret(secret).id == token.id
+        finally:
+            other.close()
+        assert time.monotonic() - started < 10.0

@@ -121,7 +121,8 @@ class Archive:
                 conn = conn.execution_options(**options)
                 trans = conn.begin()
                 if wait is not None and self.engine.dialect.name == "postgresql":
-                    conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(wait * 1000)}ms'")
+                    # 0 would mean "wait for ever" to PostgreSQL
+                    conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{max(int(wait * 1000), 1)}ms'")
                 txn = Transaction(conn)
                 try:
                     yield txn
