@@ -486,3 +486,18 @@ def test_a_token_check_skips_its_bookkeeping_while_the_row_is_locked(archive):
         finally:
             other.close()
         assert time.monotonic() - started < 10.0
+
+
+@pytest.mark.parametrize("args, message", [
+    (["speaker", "add", "x" * 5000], "at most 200"),
+    (["speaker", "add", "a\x01\x1b[31mred"], "control characters"),
+    (["speaker", "add", "A", "--alias", "\x1b]0;title\x07"], "control characters"),
+    (["token", "create", "t" * 201], "at most 200"),
+    (["add", "{wav}", "--outlet", "o" * 500], "at most 200"),
+    (["add", "{wav}", "--channel", "tele\ngram"], "control characters"),
+])
+def test_names_too_long_for_the_archive_or_with_control_characters_are_refused(
+        capsys, env, args, message):
+    wav = write_wav(env / "a.wav", seconds=2.0)
+    code, _, err = run(capsys, *[a.replace("{wav}", str(wav)) for a in args])
+    assert message in one_line_error(code, err)

@@ -200,6 +200,9 @@ def translate(exc: BaseException, url: str) -> ArchiveError | None:
                                 "nothing was changed, try again when it is done")
     if "readonly database" in text or "read-only" in text or "read only" in text:
         return ArchiveError(f"the archive {where} is read-only: it can be read, not changed")
+    if "value too long" in text:
+        return ArchiveError(f"a value is longer than the archive keeps ({_first_line(exc)}): "
+                            "shorten it")
     if "disk is full" in text or "no space left" in text:
         return ArchiveError(f"the disk holding the archive {where} is full: nothing was "
                             "changed; free some space and try again")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
 import logging
 import secrets
+import unicodedata
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -245,6 +247,12 @@ class Archive:
         if role is not None and role not in ROLES:
             raise ParameterError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
         provenance = provenance or Provenance()
+        for what, value, limit in (("outlet", provenance.outlet, 200),
+                                   ("channel", provenance.channel, 100)):
+            if value is not None:
+                _clean(value, what, limit=limit)
+        if len(info.name) > 500:
+            info = dataclasses.replace(info, name=_fit(info.name, 500))
         with self._use(txn) as t:
             conn = t.conn
             speaker_id = self._speaker_id(conn, speaker) if speaker is not None else None
@@ -924,8 +932,20 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _clean(text: str, what: str) -> str:
+def _clean(text: str, what: str, *, limit: int = 200) -> str:
+    """A name as the archive keeps it: trimmed, not empty, no control characters (they
+    would reach terminals and pages), at most ``limit`` characters."""
     text = (text or "").strip()
     if not text:
         raise ParameterError(f"{what} must not be empty")
+    if any(unicodedata.category(c) == "Cc" for c in text):
+        raise ParameterError(f"{what} must not hold control characters: {text[:60]!r}")
+    if len(text) > limit:
+        raise ParameterError(f"{what} is {len(text)} characters long; the archive keeps at "
+                             f"most {limit}")
     return text
+
+
+def _fit(text: str, limit: int) -> str:
+    """A file's name cut to what its column holds (the SHA-256, not the name, is its id)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
