@@ -501,3 +501,27 @@ def test_names_too_long_for_the_archive_or_with_control_characters_are_refused(
     wav = write_wav(env / "a.wav", seconds=2.0)
     code, _, err = run(capsys, *[a.replace("{wav}", str(wav)) for a in args])
     assert message in one_line_error(code, err)
+
+
+def test_any_text_given_as_an_id_is_found_or_not_found(tmp_path):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from purport.errors import PurportError
+
+    with Archive.init(str(tmp_path / "ids.db"), store_dir=tmp_path / "s") as archive:
+        archive.add_recording(media.probe(write_wav(tmp_path / "a.wav", seconds=1.0)))
+        archive.add_speaker("Speaker A", aliases=["A"])
+
+        @settings(max_examples=300, deadline=None, derandomize=True,
+                  suppress_health_check=[HealthCheck.function_scoped_fixture])
+        @given(st.one_of(st.text(max_size=40), st.integers(), st.from_regex(r"\A[0-9]{1,30}\Z"),
+                         st.from_regex(r"\A[0-9a-fA-F]{6,70}\Z")))
+        def lookups(ref):
+            for find in (archive.recording, archive.speaker):
+                try:
+                    find(ref)
+                except PurportError as exc:
+                    assert "\n" not in str(exc)
+
+        lookups()
