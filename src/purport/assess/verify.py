@@ -14,6 +14,7 @@ No verdict word anywhere: the evidence and its strength.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -63,6 +64,8 @@ class Assessment:
     timing: dict[str, Any]
     edits: Edits
     record: dict[str, Any] | Skipped
+    #: the audit entries of the recordings it used, once filed (``Archive.add_assessment``)
+    custody: list[dict[str, Any]] = field(default_factory=list)
     created: str = field(default_factory=_now)
     schema_version: str = SCHEMA_VERSION
     purport_version: str = __version__
@@ -98,6 +101,7 @@ class Assessment:
             "record": self.record.to_dict() if isinstance(self.record, Skipped)
             else self.record,
             "methods": self.methods,
+            "custody": self.custody,
         }
 
     @classmethod
@@ -112,6 +116,7 @@ class Assessment:
             else VoiceReport.from_dict(voice),
             timing=data["timing"], edits=Edits.from_dict(data["edits"]),
             record=Skipped(record["skipped"]) if "skipped" in record else record,
+            custody=list(data.get("custody") or []),
             created=data["created"], schema_version=data["schema_version"],
             purport_version=data["purport_version"])
 
@@ -253,5 +258,6 @@ def verify_and_file(path: str | Path, *, archive: Archive, claimed_speaker: str 
             fingerprint=fp, txn=txn)
         stored = archive.add_assessment(added.recording.id, assessment.to_dict(),
                                         claimed_speaker=claimed_speaker, txn=txn)
+    assessment = dataclasses.replace(assessment, custody=stored.data["custody"])
     step(1.0, "done")
     return assessment, stored
