@@ -8,9 +8,17 @@ then measures, side by side on this machine:
   it as not media), so streaming shows as a rise far below the upload's size;
 - latency: ``POST /api/match`` of the demo compilation and ``GET /archive.json``,
   against the same work done in-process (``search.match_file``, ``Archive.recordings``)
-  in this process: the ratio is what HTTP, multipart parsing and the upload copy add.
+  in this process: the ratio is what HTTP, multipart parsing and the upload copy add;
+- many clients: ``--parallel`` (20) simultaneous ``POST /api/match`` of the same file,
+  ``--bursts`` times, with a probe (``GET /healthz``, and ``GET /archive.json`` as a light
+  page) asked every 50 ms meanwhile: the latency of the matches the server accepted
+  (p50/p95), how many it refused (429/503 with Retry-After), and the probes' latency, for
+  ``purport serve`` as shipped (heavy work bounded: one slot per CPU, a queue of 8) and for
+  the same app with the bound opened wide (64 slots: every request works at once, as
+  before the bound), beside one match alone.
 
-    .venv/bin/python bench/web/run.py [--upload-mib 256] [--repeats 10]
+    .venv/bin/python bench/web/run.py [--upload-mib 256] [--repeats 10] [--parallel 20]
+                                      [--bursts 3]
 
 Writes ``bench/web/results.md`` and ``results.json``.
 """
@@ -65,6 +73,109 @@ def _multipart(name: str, total: int, boundary: str = "purportbench"):
     yield f"\r\n--{boundary}--\r\n".encode()
 
 
+def _wait_up(client: httpx.Client) -> None:
+    for _ in range(300):
+        try:
+            client.get("/healthz")
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise SystemExit("the server did not start")
+
+
+def _pct(xs: list[float], q: float) -> float | None:
+    """The q-quantile (nearest rank) of xs, in seconds rounded to ms; None if empty."""
+    if not xs:
+        return None
+    xs = sorted(xs)
+    return round(xs[min(len(xs) - 1, max(0, round(q * len(xs) + 0.5) - 1))], 3)
+
+
+def _burst(client: httpx.Client, name: str, data: bytes, parallel: int,
+           probes: dict[str, list[float]]) -> tuple[list, float]:
+    """One burst: ``parallel`` matches released at once, the probes asked every 50 ms
+    until the last answer. Returns ([(status, seconds, retry-after)], wall seconds)."""
+    stop, start = threading.Event(), threading.Barrier(parallel + 1)
+    results: list[tuple[int | str, float, str | None]] = []
+    lock = threading.Lock()
+
+    def one():
+        start.wait()
+        t = time.perf_counter()
+        try:
+            r = client.post("/api/match", files={"file": (name, data)})
+            out = (r.status_code, time.perf_counter() - t, r.headers.get("retry-after"))
+        except httpx.HTTPError as exc:  # a refusal before the upload was read
+            out = (type(exc).__name__, time.perf_counter() - t, None)
+        with lock:
+            results.append(out)
+
+    def probe():
+        while not stop.is_set():
+            for path in probes:
+                t = time.perf_counter()
+                client.get(path).raise_for_status()
+                probes[path].append(time.perf_counter() - t)
+            time.sleep(0.05)
+
+    threads = [threading.Thread(target=one) for _ in range(parallel)]
+    for th in threads:
+        th.start()
+    prober = threading.Thread(target=probe)
+    t0 = time.perf_counter()
+    start.wait()
+    prober.start()
+    for th in threads:
+        th.join()
+    wall = time.perf_counter() - t0
+    stop.set()
+    prober.join()
+    return results, wall
+
+
+def _bursts(base: str, headers: dict, name: str, data: bytes, parallel: int,
+            bursts: int) -> dict:
+    """``parallel`` simultaneous matches, ``bursts`` times, probes asked meanwhile."""
+    accepted, refused, failed, retry_after, walls = [], 0, [], [], []
+    probes: dict[str, list[float]] = {"/healthz": [], "/archive.json": []}
+    with httpx.Client(base_url=base, headers=headers, timeout=600,
+                      limits=httpx.Limits(max_connections=parallel + 4)) as client:
+        for _ in range(bursts):
+            results, wall = _burst(client, name, data, parallel, probes)
+            walls.append(wall)
+            for status, seconds, after in results:
+                if status == 200:
+                    accepted.append(seconds)
+                elif status in (429, 503):
+                    refused += 1
+                    retry_after.append(int(after))
+                else:
+                    failed.append(status)
+    return {
+        "requests": parallel * bursts, "accepted": len(accepted), "refused": refused,
+        "failed": failed, "accepted_p50_s": _pct(accepted, 0.5),
+        "accepted_p95_s": _pct(accepted, 0.95), "accepted_max_s": _pct(accepted, 1.0),
+        "retry_after_s": sorted(set(retry_after)),
+        "burst_wall_s": round(statistics.median(walls), 2),
+        "healthz_p50_s": _pct(probes["/healthz"], 0.5),
+        "healthz_p95_s": _pct(probes["/healthz"], 0.95),
+        "healthz_max_s": _pct(probes["/healthz"], 1.0),
+        "archive_json_p50_s": _pct(probes["/archive.json"], 0.5),
+        "archive_json_p95_s": _pct(probes["/archive.json"], 0.95),
+        "probes": len(probes["/healthz"]),
+    }
+
+
+def _open_server(db: str, port: int, slots: int) -> subprocess.Popen:
+    """The same app as ``purport serve``, under uvicorn as the CLI runs it, with the bound
+    on heavy work opened to ``slots`` at once (the CLI has no option for that yet)."""
+    code = ("import uvicorn; from purport.web import Settings, create_app; "
+            f"uvicorn.run(create_app(Settings(db={db!r}, max_concurrent={slots}, "
+            f"max_queue=0)), host='127.0.0.1', port={port}, log_level='warning')")
+    return subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL)
+
+
 def _timed(fn, repeats: int) -> list[float]:
     out = []
     for _ in range(repeats):
@@ -78,6 +189,8 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--upload-mib", type=int, default=256)
     ap.add_argument("--repeats", type=int, default=10)
+    ap.add_argument("--parallel", type=int, default=20)
+    ap.add_argument("--bursts", type=int, default=3)
     ap.add_argument("--out", type=Path, default=HERE)
     a = ap.parse_args(argv)
 
@@ -95,12 +208,7 @@ def main(argv=None) -> None:
     headers = {"Authorization": f"Bearer {secret}"}
     try:
         client = httpx.Client(base_url=base, headers=headers, timeout=600)
-        for _ in range(200):
-            try:
-                client.get("/archive.json")
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
+        _wait_up(client)
         questioned = demo.data_dir() / "questioned_2024-03-10_telegram.ogg"
         data = questioned.read_bytes()
         client.post("/api/match", files={"file": (questioned.name, data)})  # warm caches
@@ -138,6 +246,21 @@ def main(argv=None) -> None:
             direct_match = _timed(lambda: search.match_file(archive, questioned), a.repeats)
             direct_list = _timed(lambda: [r.to_dict() for r in archive.recordings()],
                                  a.repeats)
+        limits = client.get("/healthz").json()["heavy"]
+        bounded = _bursts(base, headers, questioned.name, data, a.parallel, a.bursts)
+        bounded.update(slots=limits["slots"], queue=limits["queue"])
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    port = _port()
+    server = _open_server(db, port, 64)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=base, headers=headers, timeout=600) as client:
+            _wait_up(client)
+            client.post("/api/match", files={"file": (questioned.name, data)})  # warm
+        unbounded = _bursts(base, headers, questioned.name, data, a.parallel, a.bursts)
+        unbounded.update(slots=64, queue=0)
     finally:
         server.terminate()
         server.wait(timeout=20)
@@ -157,7 +280,11 @@ def main(argv=None) -> None:
              "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
              "command": "bench/web/run.py " + " ".join(argv if argv is not None
                                                        else sys.argv[1:])}
-    res = {"upload": upload, "latency": latency, "machine": facts}
+    concurrency = {"parallel": a.parallel, "bursts": a.bursts,
+                   "one_alone_s": latency["match_http_s"], "bounded": bounded,
+                   "unbounded": unbounded}
+    res = {"upload": upload, "latency": latency, "concurrency": concurrency,
+           "machine": facts}
     u, la = upload, latency
     up_row = (f"| {u['mib']} MiB of noise to `/api/match` | {u['status']} | "
               f"{u['rss_idle_mib']} MiB | {u['rss_peak_mib']} MiB | {u['rss_rise_mib']} MiB | "
@@ -166,6 +293,19 @@ def main(argv=None) -> None:
                  f"{la['match_in_process_s']} s | {la['match_ratio']}x |")
     list_row = (f"| list the archive (`/archive.json`) | {la['archive_json_http_s']} s | "
                 f"{la['archive_in_process_s']} s | {la['archive_ratio']}x |")
+    def crow(label: str, c: dict) -> str:
+        return (f"| {label} | {c['slots']} / {c['queue']} | {c['accepted']} | {c['refused']}"
+                f"{' (+' + str(len(c['failed'])) + ' cut off)' if c['failed'] else ''} | "
+                f"{c['accepted_p50_s']} s | {c['accepted_p95_s']} s | {c['accepted_max_s']} s "
+                f"| {c['burst_wall_s']} s | {c['healthz_p50_s']} / {c['healthz_p95_s']} / "
+                f"{c['healthz_max_s']} s | {c['archive_json_p50_s']} / "
+                f"{c['archive_json_p95_s']} s |")
+
+    b, ub = bounded, unbounded
+    chead = ("| server | slots / queue | accepted | refused (503) | accepted p50 | p95 | max | "
+             "burst wall | `/healthz` p50 / p95 / max | `/archive.json` p50 / p95 |\n"
+             "|---|---|---|---|---|---|---|---|---|---|")
+    retry = ", ".join(str(x) for x in b["retry_after_s"]) or "none"
     a.out.mkdir(parents=True, exist_ok=True)
     (a.out / "results.json").write_text(json.dumps(res, indent=1))
     (a.out / "results.md").write_text(f"""# bench/web results
@@ -194,6 +334,22 @@ Over HTTP includes the upload, its copy to disk, the token check, multipart pars
 JSON encoding; the in-process column runs the same Python API call in the benchmark's
 own process. Both on this machine, in the same run. Limits: a tiny archive (5
 recordings); loopback only, no TLS or proxy.
+
+## Many clients at once ({a.parallel} simultaneous matches, {a.bursts} bursts)
+
+One match alone takes {latency['match_http_s']} s over HTTP (median above).
+
+{chead}
+{crow("`purport serve` (bounded)", b)}
+{crow("bound opened wide (as before)", ub)}
+
+Bounded, at most {b['slots']} matches work at once (one per CPU) and {b['queue']} wait their
+turn; the rest are refused at once with 503, the error shape and `Retry-After` (here: {retry}
+s), so an accepted match takes about its own time times its place in the queue instead of
+every one taking the time of all. The probes (`/healthz`: no token, no database, never
+waits for the gate; `/archive.json`: a light page) are asked every 50 ms during the bursts.
+Opened wide, every match is accepted and all {a.parallel} share the CPUs. Both on this
+machine, in the same run; the refused requests are not retried.
 """)
     print((a.out / "results.md").read_text())
 

@@ -1,7 +1,10 @@
-"""The Assessment as one self-contained HTML page: inline CSS and SVG, no script, no network."""
+"""The Assessment as one self-contained HTML page: inline CSS and SVG, no script, no network
+(its Content-Security-Policy, in a <meta>, allows its one stylesheet and nothing else)."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
 import math
 from collections.abc import Mapping
@@ -16,6 +19,23 @@ color:#1d1d1d}h1{font-size:1.5rem}h2{border-bottom:1px solid #ccc;padding-bottom
 margin-top:2rem}table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #ddd;
 padding:.2rem .5rem;text-align:left;font-size:.9rem;vertical-align:top}.muted{color:#555;
 font-size:.9rem}.warn{color:#8a4b00}.fig{margin:.6rem 0}code{font-size:.85rem}"""
+
+
+def style_source(css: str) -> str:
+    """The CSP source that allows exactly one inline stylesheet: ``'sha256-...'``."""
+    digest = base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
+    return f"'sha256-{digest}'"
+
+
+def content_security_policy(css: str, *, forms: bool = False) -> str:
+    """The policy of a self-contained page whose one ``<style>`` holds ``css``: that
+    stylesheet, and nothing else loaded, run, or sent anywhere (forms only to the page's
+    own site when ``forms``). Inline SVG needs no source; the page has no images, scripts,
+    fonts or frames. A policy in a ``<meta>`` cannot forbid framing: a server sends
+    ``frame-ancestors`` in its header."""
+    action = "'self'" if forms else "'none'"
+    return (f"default-src 'none'; style-src {style_source(css)}; base-uri 'none'; "
+            f"form-action {action}")
 
 
 def _axis(duration: float, width: int, y: int) -> str:
@@ -221,10 +241,13 @@ def _table(rows: list[list[Any]], head: list[str]) -> str:
             + "</table>")
 
 
-def render(assessment: Assessment | Mapping[str, Any], *, header: str = "") -> str:
+def render(assessment: Assessment | Mapping[str, Any], *, header: str = "", css: str = "",
+           forms: bool = False) -> str:
     """The Assessment (or its stored JSON) as an analyst's note, top to bottom.
 
-    ``header`` is trusted HTML put first in the body (the web app's navigation bar).
+    ``header`` is trusted HTML put first in the body (the web app's navigation bar), ``css``
+    its style (added to the page's one stylesheet), and ``forms`` lets its forms post to the
+    page's own site (the navigation bar's "Log out").
     """
     if isinstance(assessment, Assessment):
         a = assessment.to_dict()
@@ -342,6 +365,9 @@ def render(assessment: Assessment | Mapping[str, Any], *, header: str = "") -> s
         if m.get("method"):
             parts.append(f"<p><b>{e(q)}</b>: {e(m['method'])}</p>"
                          f"<p class='muted'>Limits: {e(m.get('limits') or '')}</p>")
+    style = CSS + css
     return ("<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-            f"<title>purport assessment: {e(rec['name'])}</title><style>{CSS}</style></head>"
+            "<meta http-equiv='Content-Security-Policy' "
+            f"content=\"{content_security_policy(style, forms=forms)}\">"
+            f"<title>purport assessment: {e(rec['name'])}</title><style>{style}</style></head>"
             f"<body>{header}{''.join(parts)}</body></html>")
