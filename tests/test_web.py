@@ -51,7 +51,7 @@ def _wait(client, url, headers, timeout=180):
 
 
 PAGES = ["/archive", "/recordings/1", "/recordings/1/audio", "/speakers/Abu%20Fulan",
-         "/assessments/1", "/jobs/1", "/verify"]
+         "/assessments/1", "/jobs/1", "/verify", "/audit"]
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -173,6 +173,14 @@ def test_add_recordings_then_remove_one(site, tmp_path):
     assert c.get(f"/recordings/{rid}.json", headers=h).status_code == 404
     assert c.delete(f"/api/recordings/{added[0]['recording']['id']}",
                     headers=h).status_code == 200
+    # the audit log names the token that added and removed them, with the files' digests
+    log = c.get(f"/audit.json?subject=recording%20{rid}", headers=site["read"]).json()
+    assert [e["action"] for e in log["entries"]] == ["recording added", "recording removed"]
+    assert {e["actor"] for e in log["entries"]} == {"token 'desk' (id 1, write)"}
+    assert log["entries"][0]["input_sha256"] == added[1]["recording"]["sha256"]
+    page = c.get("/audit", headers=site["read"])
+    assert page.status_code == 200 and "recording removed" in page.text
+    _valid_html(page.text)
 
 
 def test_a_failing_batch_adds_nothing_and_leaves_no_upload(site, tmp_path):

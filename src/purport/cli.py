@@ -975,6 +975,16 @@ def serve(
     secure_cookies: Annotated[bool, typer.Option(
         "--secure-cookies", help="Send the login cookie over HTTPS only (behind a TLS "
         "proxy).")] = False,
+    max_concurrent: Annotated[int | None, typer.Option(
+        help="Heavy requests (match, add, an upload's probe) worked on at once [default: "
+        "one per CPU].")] = None,
+    queue: Annotated[int, typer.Option(
+        help="More heavy requests wait their turn, at most this many; past it 503 with "
+        "Retry-After.")] = 8,
+    queue_timeout: Annotated[float, typer.Option(
+        help="Seconds a heavy request may wait for its turn before 503.")] = 60.0,
+    max_jobs: Annotated[int, typer.Option(
+        help="Verification jobs queued or running at most; past it 503.")] = 32,
     store: Store = None, db: Db = None,
 ) -> None:
     """Serve the web app and REST API over the archive (pages, uploads, jobs; tokens)."""
@@ -990,7 +1000,9 @@ def serve(
     _check_port_free(host, port)
     web = create_app(Settings(db=db, store_dir=store, max_upload_bytes=limit,
                               max_duration=max_duration, workers=workers,
-                              secure_cookies=secure_cookies))
+                              secure_cookies=secure_cookies, max_concurrent=max_concurrent,
+                              max_queue=queue, queue_timeout=queue_timeout,
+                              max_jobs=max_jobs))
     if not web.state.archive.tokens():
         err.print("no API tokens yet: create one with `purport token create NAME --scope "
                   "write`", markup=False)

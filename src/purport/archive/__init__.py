@@ -1,5 +1,6 @@
 """The archive: the only code that talks to the database (SQLite by default, PostgreSQL by URL)."""
 
+from purport.archive import audit
 from purport.archive.model import (
     AddResult,
     Job,
@@ -25,4 +26,5 @@ __all__ = [
     "StoredAssessment",
     "Token",
     "Transaction",
+    "audit",
 ]

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
-from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
+from fastapi import Depends, FastAPI, File, Form, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -38,7 +38,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import MalformedRangeHeader, RangeNotSatisfiable
 
 from purport import __version__, assess, ingest, media
-from purport.archive import Archive, Provenance, Recording, Token
+from purport.archive import Archive, Provenance, Recording, Token, audit
 from purport.archive.db import sqlite_path
 from purport.errors import ArchiveError, MediaError, NotFoundError, ParameterError, PurportError
 from purport.report import html as report_html
@@ -73,6 +73,11 @@ PAGE_CSS = (
     "margin:1rem 0}" + NAV_CSS)
 #: what every answer may do in a browser when nothing more is needed: nothing
 BASE_CSP = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+
+def _actor(token: Token) -> str:
+    """Who the audit log says made a change through the web: the token, by name and id."""
+    return f"token {token.name!r} (id {token.id}, {token.scope})"
 
 
 def page_csp(css: str) -> str:
@@ -524,6 +529,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         }
         return page(request, "archive.html", data)
 
+    @app.get("/audit", summary="The audit log: every change to the archive, who made it, "
+                               "when, and its input's SHA-256 (`/audit.json` for JSON)")
+    @app.get("/audit.json", include_in_schema=False)
+    def audit_page(request: Request, token: Read, subject: str | None = None,
+                   limit: Annotated[int, Query(ge=1, le=10000)] = 500):
+        subject = (subject or "").strip()[:200] or None
+        entries = archive.audit(subject=subject, limit=limit)
+        total = len(archive.audit(subject=subject)) if len(entries) == limit else len(entries)
+        return page(request, "audit.html", {
+            "subject": subject, "total": total, "shown": len(entries),
+            "entries": [e.to_dict() for e in entries]})
+
     def _twin(ref: str) -> str:
         return ref[:-5] if ref.endswith(".json") else ref
 
@@ -637,7 +654,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   "region": region, "calibration": calibration,
                   "content_dating": bool(transcript), UPLOAD: path.parent.name}
 
+        actor = _actor(token)
+
         def work(progress):
+            with audit.acting_as(actor):
+                return _verify(progress)
+
+        def _verify(progress):
             result, stored = assess.verify_and_file(
                 path, archive=archive, claimed_speaker=claimed_speaker,
                 transcript=transcript_path, events=events_path, region=region,
@@ -711,7 +734,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 saved.append(_save(f)[0])
             provenance = Provenance(source_url=source_url or None, outlet=outlet or None,
                                     channel=channel or None, released=released)
-            with gate.slot():
+            with gate.slot(), audit.acting_as(_actor(token)):
                 results = ingest.add_files(
                     archive, saved, role=role or None, speaker=speaker or None,
                     provenance=provenance, notes=notes or None,
@@ -730,7 +753,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.delete("/api/recordings/{ref}",
                 summary="Remove a recording, its sightings, links and stored copy")
     def api_remove(ref: str, token: Write):
-        rec = archive.remove_recording(_recording(ref).id)
+        with audit.acting_as(_actor(token)):
+            rec = archive.remove_recording(_recording(ref).id)
         return clean({"removed": _public(rec)})
 
     @app.post("/api/match", summary="Which seconds of an upload re-use archive recordings",

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from purport.archive import Archive, Job
-from purport.errors import PurportError
+from purport.errors import ArchiveBusyError, PurportError
 
 log = logging.getLogger("purport.web")
 
@@ -197,8 +197,8 @@ class JobRunner:
         being filed) skips one update rather than failing the job."""
         try:
             self.archive.update_job(job_id, progress=fraction, message=message)
-        except OperationalError as exc:
-            log.warning("job %s: progress not recorded (%s)", job_id, exc.orig)
+        except (OperationalError, ArchiveBusyError) as exc:
+            log.warning("job %s: progress not recorded (%s)", job_id, exc)
 
     @property
     def pending(self) -> int:
