@@ -139,6 +139,10 @@ def test_verify_and_file_decodes_once_and_files_what_it_assessed(tmp_path, count
         assert rec.role == "questioned" and rec.sha256 == a.recording["sha256"]
         assert archive.has_fingerprint(rec.id, METHOD)
         assert archive.assessment(stored.id).data == a.to_dict()
+        custody = render(a).split("id='custody'")[1]
+        assert "recording added" in custody and rec.sha256 in custody
+        source = archive.recordings(role="reference")[0]  # the re-used address, cited too
+        assert {c["input_sha256"] for c in a.custody} == {rec.sha256, source.sha256}
         # filed with the fingerprint verify used: the recording now matches itself
         again = assess.verify(questioned, archive=archive)
         assert again.reuse.query["recording_id"] == rec.id
@@ -175,8 +179,8 @@ def test_report_page_is_well_formed_offline_and_has_every_section(demo_archive):
     checker = _Checker()
     checker.feed(page)
     assert checker.stack == [] and checker.external == []
-    assert {"summary", "recording", "reuse", "voice", "timing", "edits", "record", "methods"} \
-        <= checker.ids
+    assert {"summary", "recording", "reuse", "voice", "timing", "edits", "record", "custody",
+            "methods"} <= checker.ids
     assert "<svg" in page and "<script" not in page
     assert spec["file"] in page and "log10 LR" in page
     for word in ("authentic:", "verdict: ", "is genuine", "is fake"):

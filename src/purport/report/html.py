@@ -360,6 +360,16 @@ def render(assessment: Assessment | Mapping[str, Any], *, header: str = "", css:
                              for x in r["releases"]],
                             ["date", "medium", "outlet", "channels", "reports", "recordings"])
                      or "<p>No releases in the record.</p>")
+    parts.append("<h2 id='custody'>Chain of custody</h2>")
+    custody = a.get("custody") or []
+    parts.append(
+        _table([[c["id"], c["at"], c["actor"], c["action"], c["subject"],
+                 c.get("input_sha256") or ""] for c in custody],
+               ["audit entry", "at (UTC)", "by", "action", "subject", "input SHA-256"])
+        if custody else
+        "<p>Not filed in an archive: no audit entries. (An assessment kept by "
+        "<code>purport verify --db</code> or the web app cites the audit entries of every "
+        "recording it used.)</p>")
     parts.append("<h2 id='methods'>Methods and limits</h2>")
     for q, m in a["methods"].items():
         if m.get("method"):
