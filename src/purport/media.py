@@ -435,10 +435,11 @@ def _decode(
                     if seconds == 0.0:
                         logs.clear()  # damage before the first frame is FFmpeg's to resync
                     seconds += frame.samples / frame.sample_rate
-                    lo, hi = _range(frame)
-                    low, high = min(low, lo), max(high, hi)
                     if sink is not None:
                         sink.push(frame)
+                    elif high - low < SILENT_SPAN:  # probing: read frames until one sounds
+                        lo, hi = _range(frame)
+                        low, high = min(low, lo), max(high, hi)
                 if seconds > max_duration:
                     raise MediaError(
                         f"{label}: audio runs past the limit of {max_duration:.1f} s "
@@ -451,8 +452,11 @@ def _decode(
         raise MediaError(
             f"{label}: truncated or corrupt after {seconds:.1f} s ({_ffmpeg_reason(exc)})"
         ) from None
-    return _Decoded(y=_concat(sink.chunks if sink is not None else []), seconds=seconds,
-                    span=max(high - low, 0.0) if seconds else 0.0, damage=damage)
+    y = _concat(sink.chunks if sink is not None else [])
+    if y.size:
+        low, high = float(y.min()), float(y.max())
+    return _Decoded(y=y, seconds=seconds, span=max(high - low, 0.0) if seconds else 0.0,
+                    damage=damage)
 
 
 def _range(frame: av.AudioFrame) -> tuple[float, float]:
