@@ -48,10 +48,10 @@ token_app = typer.Typer(help="API tokens for `purport serve` (read or write scop
                         no_args_is_help=True)
 app.add_typer(token_app, name="token")
 
-out = Console(highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True, markup=False)  # names are data, not markup
 if not out.is_terminal:  # pipes and files get whole rows, not 80-column wraps
-    out = Console(highlight=False, soft_wrap=True, width=200)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+    out = Console(highlight=False, soft_wrap=True, markup=False, width=200)
+err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 Db = Annotated[str | None, typer.Option(
     "--db", envvar="PURPORT_DB", show_envvar=True,
@@ -694,9 +694,12 @@ def when(
         return
     e = result["enf"]
     out.print(f"ENF: {e['message']}")
+    d = e["detection"]
+    rough = (f"roughness {d['roughness_mhz_per_s']} mHz/s"
+             if d.get("roughness_mhz_per_s") is not None
+             else f"roughness {d.get('roughness_note') or 'not measured'}")
     out.print(f"  hum {'present' if e['present'] else 'absent'} (nominal {e['nominal_hz']} Hz, "
-              f"roughness {e['detection']['roughness_mhz_per_s']} mHz/s, harmonics "
-              f"{e['harmonics_used']})")
+              f"{rough}, harmonics {e['harmonics_used']})")
     for a in e["alternatives"]:
         out.print(f"  alternative: {a['start']} ({a.get('rms_mhz')} mHz RMS, correlation "
                   f"{a['score']}, z {a['z']})")

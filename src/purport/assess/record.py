@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from purport.archive import Archive, Recording
-from purport.errors import ParameterError, PurportError
+from purport.errors import PurportError
 from purport.news.extract import Record
-from purport.news.record import article_files, extract_article, timeline
+from purport.news.record import article_files, extract_article, read_meta, timeline
 
 
 def _speakers(archive: Archive | None) -> dict[str, list[str]]:
@@ -41,13 +40,7 @@ def add_reports(archive: Archive, paths: list[str | Path], *,
     A report of a release is linked to the speaker's release of that day (merged with
     other outlets' reports of it), created if new; other reports are stored as such.
     """
-    sidecar: dict[str, dict[str, str]] = {}
-    if meta is not None:
-        try:
-            sidecar = json.loads(Path(meta).read_text())
-        except (OSError, ValueError) as exc:
-            raise ParameterError(f"{meta}: not a JSON object of file -> metadata ({exc})") \
-                from exc
+    sidecar = read_meta(meta) if meta is not None else {}
     files = article_files(paths)
     results = []
     with archive.transaction() as txn:

@@ -15,7 +15,7 @@ from typing import Any
 from purport import media
 from purport.archive import Archive, Recording
 from purport.errors import ArchiveError, PurportError
-from purport.reuse.index import Index, from_bytes, to_bytes
+from purport.reuse.index import FingerprintFileError, Index, from_bytes, to_bytes
 from purport.reuse.landmarks import METHOD, Fingerprint, fingerprint
 from purport.reuse.landmarks import SR as LANDMARK_SR
 from purport.reuse.match import MAX_FALSE_MATCH
@@ -24,9 +24,9 @@ from purport.reuse.report import (
     fingerprint_bytes,
     index_report,
     query_of,
-    read_fingerprint,
     self_report,
 )
+from purport.reuse.report import read_fingerprint as _read_fingerprint
 
 __all__ = [
     "ReuseReport",
@@ -71,7 +71,12 @@ def load_index(archive: Archive, *, use_cache: bool = True) -> Index:
     missing = sorted(int(k) for k, v in stamps.items() if cached.get(k) != v)
     batch = []
     for recording_id, data in archive.fingerprints_of(missing, METHOD):
-        batch.append((recording_id, from_bytes(data)))
+        try:  # the archive's own: no cap on the duration, every other check kept
+            fp = from_bytes(data, name=f"the stored fingerprint of recording {recording_id}",
+                            max_seconds=None)
+        except FingerprintFileError as exc:
+            raise ArchiveError(f"{exc}: run `purport index rebuild`") from exc
+        batch.append((recording_id, fp))
         if len(batch) >= 256:
             index.add_many(batch)
             batch = []
@@ -82,6 +87,16 @@ def load_index(archive: Archive, *, use_cache: bool = True) -> Index:
         except OSError:
             pass  # a read-only store still answers, just more slowly next time
     return index
+
+
+def read_fingerprint(data: bytes, *, name: str = "fingerprint") -> tuple[Fingerprint, dict]:
+    """A query fingerprint file's fingerprint and the query it describes (see
+    :func:`purport.reuse.report.read_fingerprint`).
+
+    A damaged file, one larger than any real fingerprint (a zip bomb) or one with wrong
+    arrays inside is refused in one line that names it and says why.
+    """
+    return _read_fingerprint(data, name=name)
 
 
 def fingerprint_signal(signal: media.Signal) -> Fingerprint:

@@ -41,8 +41,10 @@ def import_grid(archive: Archive, path: str | Path, *, region: str,
         signal = media.load(path, sr=enf.SR)
         trace = enf.extract(signal.y, sr=enf.SR, source_sr=signal.info.sample_rate)
         if not trace.present:
+            rough = (f"roughness {trace.roughness * 1000:.1f} mHz/s"
+                     if np.isfinite(trace.roughness) else "no hum at all")
             raise ParameterError(f"{path.name}: no steady mains frequency found in it "
-                                 f"(roughness {trace.roughness * 1000:.1f} mHz/s)")
+                                 f"({rough})")
         log, source = grid.from_trace(t0, trace.t, trace.freq), "mains recording"
     if np.isnan(log.freq).all():
         raise ParameterError(f"{path.name}: the log holds no values")
@@ -97,10 +99,7 @@ def content_inputs(transcript: str | Path | None, events: str | Path | None
         raise ParameterError("content dating needs both --transcript and --events")
     if transcript is None:
         return None, None
-    if not Path(transcript).is_file():
-        raise ParameterError(f"{transcript}: no such file")
-    text = Path(transcript).read_text(errors="replace")
-    return text, content.read_events(events)
+    return content.read_transcript(transcript), content.read_events(events)
 
 
 def when_signal(signal: media.Signal, *, log: grid.GridLog | None = None,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -36,6 +37,8 @@ from purport.voice.embed import (
 MEDIA_SUFFIXES = {".wav", ".flac", ".mp3", ".m4a", ".aac", ".ogg", ".opus", ".oga", ".webm",
                   ".mp4", ".mkv", ".wma", ".amr", ".3gp"}
 
+log = logging.getLogger("purport.voice")
+
 
 def to_bytes(e: Embedded) -> bytes:
     buf = io.BytesIO()
@@ -47,7 +50,7 @@ def to_bytes(e: Embedded) -> bytes:
 
 
 def from_bytes(data: bytes) -> Embedded:
-    with np.load(io.BytesIO(data)) as z:
+    with np.load(io.BytesIO(data), allow_pickle=False) as z:
         meta = json.loads(str(z["meta"]))
         return Embedded(encoder=meta["encoder"], vector=z["vector"],
                         window_times=z["window_times"],
@@ -86,7 +89,11 @@ def recording_embedding(archive: Archive, rec: Recording, encoder: Encoder | Non
     key = f"{encoder.name}/v{EMBED_VERSION}" + (f"/{like.tag}" if like else "")
     cached = archive.voice_embedding(rec.id, key)
     if cached is not None:
-        return from_bytes(cached)
+        try:
+            return from_bytes(cached)
+        except Exception as exc:  # a damaged cache entry: computed again below
+            log.warning("recording %s: stored embedding %s unreadable (%s): recomputing",
+                        rec.id, key, type(exc).__name__)
     if not Path(rec.stored_path).is_file():
         raise ArchiveError(f"recording {rec.id} ({rec.name}): its file {rec.stored_path} "
                            "is gone")

@@ -18,6 +18,7 @@ from typing import Any
 
 from purport.errors import ParameterError
 from purport.news.vocab import load_vocabulary
+from purport.timing.content import read_text
 
 MONTHS = {m.lower(): i for i, m in enumerate(calendar.month_name) if m}
 MONTHS.update({m.lower(): i for i, m in enumerate(calendar.month_abbr) if m})
@@ -98,17 +99,19 @@ class Record:
 
 # -- reading ------------------------------------------------------------------------------
 
+#: Largest article file read (a long web page with its markup is a few hundred kB).
+MAX_ARTICLE_BYTES = 20 * 1024**2
+
+
 def read_article(path: str | Path) -> dict[str, Any]:
-    """Text and metadata of an article file: HTML through trafilatura/htmldate, or text."""
+    """Text and metadata of an article file: HTML through trafilatura/htmldate, or text.
+
+    The text's encoding is its byte-order mark's (UTF-8, UTF-16, UTF-32), else UTF-8, else
+    cp1252 or Latin-1 (see :func:`purport.timing.content.decode_text`); binary data, an
+    empty file or one over ``MAX_ARTICLE_BYTES`` is refused in one line naming the file.
+    """
     path = Path(path)
-    if not path.is_file():
-        raise ParameterError(f"{path}: no such file")
-    raw = path.read_bytes()
-    if not raw.strip():
-        raise ParameterError(f"{path}: empty file")
-    if b"\x00" in raw[:4096]:
-        raise ParameterError(f"{path}: binary data, not an article (text or HTML)")
-    text = raw.decode("utf-8", errors="replace")
+    text = read_text(path, what="an article (text or HTML)", max_bytes=MAX_ARTICLE_BYTES)
     meta: dict[str, Any] = {"title": None, "published": None, "site": None, "url": None}
     if path.suffix.lower() in (".html", ".htm") or re.search(r"<(html|body|p|div)\b", text[:5000],
                                                               re.I):

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from purport.errors import ParameterError
 from purport.news.extract import Extractor, Record, read_article
+from purport.timing.content import read_text
 
 ARTICLE_SUFFIXES = {".txt", ".html", ".htm", ".md"}
 
@@ -32,6 +34,65 @@ def extract_article(path: str | Path, *, published: str | None = None,
         article["text"], published=date, outlet=outlet or article.get("site"),
         title=article.get("title"), url=url or article.get("url"))
     return rec
+
+
+#: What a ``news add --meta`` file may say of each article.
+META_FIELDS = ("published", "outlet", "url")
+MAX_META_BYTES = 10 * 1024**2
+MAX_META_CHARS = 2000
+
+
+def read_meta(path: str | Path) -> dict[str, dict[str, str]]:
+    """A ``news add --meta`` file: a JSON object mapping article file names to
+    ``{"published": "YYYY-MM-DD", "outlet": ..., "url": ...}`` (each optional, or null).
+
+    Anything else is refused in one line naming the file (and the line, for bad JSON).
+    """
+    path = Path(path)
+    shape = 'want a JSON object of file name -> {"published", "outlet", "url"}'
+    text = read_text(path, what="a JSON metadata file", max_bytes=MAX_META_BYTES)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ParameterError(f"{path}:{exc.lineno}: not JSON ({exc.msg}); {shape}") from None
+    except RecursionError:
+        raise ParameterError(f"{path}: JSON nested too deeply; {shape}") from None
+    if not isinstance(data, dict):
+        raise ParameterError(f"{path}: a JSON {_json_type(data)}; {shape}")
+    out: dict[str, dict[str, str]] = {}
+    for name, entry in data.items():
+        where = f"{path}: entry {name[:80]!r}"
+        if not isinstance(entry, dict):
+            raise ParameterError(f"{where} is a JSON {_json_type(entry)}; {shape}")
+        unknown = sorted(set(entry) - set(META_FIELDS))
+        if unknown:
+            raise ParameterError(f"{where}: unknown field {unknown[0][:40]!r} (known: "
+                                 f"{', '.join(META_FIELDS)})")
+        fields = {}
+        for key, value in entry.items():
+            if value is None:
+                continue
+            if not isinstance(value, str):
+                raise ParameterError(f"{where}: {key} is a JSON {_json_type(value)}, not a "
+                                     "string")
+            if len(value) > MAX_META_CHARS:
+                raise ParameterError(f"{where}: {key} is longer than {MAX_META_CHARS} "
+                                     "characters")
+            fields[key] = value.strip()
+        published = fields.get("published")
+        if published is not None:
+            try:
+                dt.date.fromisoformat(published)
+            except ValueError:
+                raise ParameterError(f"{where}: published {published[:40]!r} is not "
+                                     "YYYY-MM-DD") from None
+        out[name] = fields
+    return out
+
+
+def _json_type(value: Any) -> str:
+    return {dict: "object", list: "array", str: "string", bool: "boolean", int: "number",
+            float: "number", type(None): "null"}.get(type(value), type(value).__name__)
 
 
 def article_files(paths: list[str | Path]) -> list[Path]:

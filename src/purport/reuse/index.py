@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import shutil
+import struct
 import tempfile
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from purport.errors import ParameterError
-from purport.reuse.landmarks import METHOD, Fingerprint, Peaks
+from purport.reuse.landmarks import FRAME, MAX_DT, METHOD, Fingerprint, Peaks
 
 #: Bytes per indexed triplet in memory: hash u32, recording i32, t1 i32, span i16, f1 f16.
 ENTRY_BYTES = 16
@@ -204,38 +208,273 @@ def to_bytes(fp: Fingerprint, *, query: bool = False,
     return buf.getvalue()
 
 
+# -- reading fingerprint files ----------------------------------------------------------
+#
+# A fingerprint file is an npz (a zip of .npy arrays) that may come from anyone (`purport
+# match --fingerprint`, POST /api/match). It is refused before anything is inflated when its
+# zip directory promises more than a real fingerprint needs, then read with bounded reads,
+# then checked array by array.
+#
+# The caps, measured: a fingerprint holds 24 peaks and 106-118 triplets per second of
+# audio (speech-like audio, white noise). The query file of a 3-hour recording of
+# speech-like audio (``to_bytes(query=True)``) is 12.6 MB and inflates to 30.2 MB
+# (2.8 kB/s), its largest entry (``triplet_peaks``, 12 bytes a triplet) 13.7 MB; reading
+# it takes 0.14 s and 45 MB at the peak. By construction no fingerprint holds more than 48
+# peaks a second (a peak is kept with fewer than 24 better ones within half a second of
+# it, so any half second keeps at most 24) nor 288 triplets (6 per anchor): the caps allow
+# 60 peaks and 300 triplets a second for ``MAX_SECONDS``, the longest recording ``purport
+# fingerprint`` decodes (media's default limit, 6 h): 5.5 times the measured 3-hour file.
+# Real entries inflate at most 7 times (deflate on these arrays); only the loudness
+# contour of a silent stretch inflates more (280 times), and it is 63 bytes a second, so
+# the ratio is capped only above ``RATIO_FREE_BYTES``.
+
+#: Longest recording a fingerprint file may describe (seconds): media.DEFAULT_MAX_DURATION.
+MAX_SECONDS = 6 * 3600.0
+#: Triplets and peaks per second of audio a fingerprint may hold (above the most possible).
+MAX_TRIPLETS_PER_SECOND = 300
+MAX_PEAKS_PER_SECOND = 60
+#: Entries: the format writes 11 (see ``_SCHEMA``).
+MAX_ENTRIES = 16
+#: Largest entry, inflated: 12-byte triplet rows for MAX_SECONDS (77.8 MB), rounded up.
+MAX_ENTRY_BYTES = 80 * 1024**2
+#: All entries together, inflated: 24 bytes a triplet, 8 a peak and 1 a frame at those rates
+#: for MAX_SECONDS (167 MB; a real 6-hour file inflates to about 60 MB).
+MAX_TOTAL_BYTES = 160 * 1024**2
+#: Inflated over compressed size of an entry, and of the whole file, above RATIO_FREE_BYTES.
+MAX_RATIO = 50
+RATIO_FREE_BYTES = 4 * 1024**2
+#: Small entries (duration, method, source) are read with their own cap.
+SMALL_ENTRY_BYTES = 64 * 1024
+
+#: name -> (allowed dtype kinds and item sizes, dimensions, required)
+_SCHEMA: dict[str, tuple[tuple[str, ...], int, bool]] = {
+    "hash": (("u4",), 1, True),
+    "t1": (("i4",), 1, True),
+    "span": (("i2",), 1, True),
+    "f1": (("f2", "f4"), 1, True),
+    "peaks_t": (("i4",), 1, True),
+    "peaks_f": (("f2", "f4"), 1, True),
+    "level": (("u1",), 1, False),
+    "duration": (("f8",), 0, True),
+    "method": (("U",), 0, True),
+    "triplet_peaks": (("i4",), 2, False),
+    "source": (("U",), 0, False),
+}
+_SMALL = {"duration", "method", "source"}
+
+
+class FingerprintFileError(ParameterError):
+    """A fingerprint file that is damaged, not a fingerprint, or larger than any real one."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(f"{name} is not a purport fingerprint file ({reason})")
+        self.reason = reason
+
+    def named(self, name: str) -> FingerprintFileError:
+        """The same refusal, naming the file ``name``."""
+        return FingerprintFileError(name, self.reason)
+
+
 def source_of(data: bytes) -> dict[str, Any]:
-    """What a query fingerprint says of the file it came from ({} when it says nothing)."""
+    """What a query fingerprint says of the file it came from ({} when it says nothing).
+
+    A ``name`` that is not a printable string of at most 255 characters is left out: it is
+    printed as the query's name.
+    """
     try:
-        with np.load(io.BytesIO(data)) as z:
-            found = json.loads(str(z["source"])) if "source" in z.files else {}
-    except (OSError, ValueError, KeyError, EOFError):
+        arrays = _read_npz(data, "fingerprint", only={"source"})
+    except FingerprintFileError:
         return {}
-    return found if isinstance(found, dict) else {}
-
-
-def from_bytes(data: bytes) -> Fingerprint:
-    """The inverse of :func:`to_bytes`; unreadable bytes raise ParameterError."""
+    if "source" not in arrays:
+        return {}
     try:
-        with np.load(io.BytesIO(data)) as z:
-            level = z["level"] if "level" in z.files and len(z["level"]) else None
-            tp = z["triplet_peaks"] if "triplet_peaks" in z.files else None
-            fp = Fingerprint(
-                hash=z["hash"], t1=z["t1"], span=z["span"], f1=z["f1"].astype(np.float32),
-                peaks=Peaks(z["peaks_t"], z["peaks_f"].astype(np.float32)),
-                duration=float(z["duration"]), method=str(z["method"]), level=level,
-                triplet_peaks=tp)
-        n, n_peaks = len(fp.hash), len(fp.peaks.t)
-        if not (len(fp.t1) == len(fp.span) == len(fp.f1) == n) \
-                or len(fp.peaks.f) != n_peaks or not np.isfinite(fp.duration) \
-                or fp.duration < 0 or (tp is not None and (
-                    tp.ndim != 2 or tp.shape != (n, 3) or (n and (tp.min() < 0
-                                                                  or tp.max() >= n_peaks)))):
-            raise ValueError("arrays of inconsistent shapes")
-        return fp
-    except (OSError, ValueError, KeyError, EOFError) as exc:
-        raise ParameterError(f"unreadable stored fingerprint ({exc}): "
-                             "run `purport index rebuild`") from exc
+        found = json.loads(str(arrays["source"]))
+    except (ValueError, RecursionError):
+        return {}
+    if not isinstance(found, dict):
+        return {}
+    name = found.get("name")
+    if name is not None and not (isinstance(name, str) and len(name) <= 255
+                                 and name.isprintable()):
+        del found["name"]
+    return found
+
+
+def from_bytes(data: bytes, *, name: str = "fingerprint",
+               max_seconds: float | None = MAX_SECONDS) -> Fingerprint:
+    """The inverse of :func:`to_bytes`.
+
+    Anything else raises :class:`FingerprintFileError` (a ParameterError) in one line that
+    names ``name``: not a zip, truncated or damaged, larger than the caps above, missing or
+    extra arrays, wrong dtypes or shapes, values no fingerprint holds. ``max_seconds`` (None:
+    no limit, for the archive's own fingerprints) bounds the duration and, with it, the caps.
+    """
+    arrays = _read_npz(data, name, max_seconds=max_seconds)
+    bad = _refuse(name)
+    duration = float(arrays["duration"])
+    if not math.isfinite(duration) or duration < 0:
+        raise bad(f"its duration {duration} is not a number of seconds")
+    if max_seconds is not None and duration > max_seconds:
+        raise bad(f"it describes {duration:.3g} s of audio, more than the limit of "
+                  f"{max_seconds:.0f} s")
+    n, n_peaks = len(arrays["hash"]), len(arrays["peaks_t"])
+    for key in ("t1", "span", "f1"):
+        if len(arrays[key]) != n:
+            raise bad(f"its {key} has {len(arrays[key])} rows, its hash {n}")
+    if len(arrays["peaks_f"]) != n_peaks:
+        raise bad(f"its peaks_f has {len(arrays['peaks_f'])} rows, its peaks_t {n_peaks}")
+    frames = duration / FRAME + 2  # frames of the audio, with the last partial one
+    seconds = max(duration, 1.0)
+    if n > MAX_TRIPLETS_PER_SECOND * seconds or n_peaks > MAX_PEAKS_PER_SECOND * seconds:
+        raise bad(f"{n} triplets and {n_peaks} peaks for {duration:.1f} s of audio")
+    peaks_t, peaks_f = arrays["peaks_t"], arrays["peaks_f"].astype(np.float32)
+    t1, span, f1 = arrays["t1"], arrays["span"], arrays["f1"].astype(np.float32)
+    if n_peaks and (peaks_t[0] < 0 or peaks_t[-1] > frames or np.any(np.diff(peaks_t) < 0)):
+        raise bad("its peak times are out of order or outside the audio")
+    if n and (t1.min() < 0 or t1.max() > frames or span.min() < 0 or span.max() > MAX_DT):
+        raise bad("its triplet times are outside the audio")
+    if not (np.isfinite(peaks_f).all() and np.isfinite(f1).all()):
+        raise bad("it holds frequencies that are not numbers")
+    level = arrays.get("level")
+    if level is not None and len(level) > frames:
+        raise bad(f"its loudness contour has {len(level)} frames for {duration:.1f} s")
+    tp = arrays.get("triplet_peaks")
+    if tp is not None:
+        if tp.shape != (n, 3):
+            raise bad(f"its triplet_peaks has shape {tp.shape}, not ({n}, 3)")
+        if n and (tp.min() < 0 or tp.max() >= n_peaks):
+            raise bad("its triplet_peaks point past its peaks")
+        if n and not (np.array_equal(t1, peaks_t[tp[:, 0]])
+                      and np.array_equal(span, peaks_t[tp[:, 2]] - peaks_t[tp[:, 0]])):
+            raise bad("its triplets do not lie on its peaks")
+    method = str(arrays["method"])
+    if not method or len(method) > 100 or not method.isprintable():
+        raise bad("its method name is not one")
+    return Fingerprint(
+        hash=arrays["hash"], t1=t1, span=span, f1=f1, peaks=Peaks(peaks_t, peaks_f),
+        duration=duration, method=method,
+        level=level if level is not None and len(level) else None, triplet_peaks=tp)
+
+
+def _refuse(name: str):
+    def bad(reason: str) -> FingerprintFileError:
+        return FingerprintFileError(name, reason)
+    return bad
+
+
+def _read_npz(data: bytes, name: str, *, max_seconds: float | None = MAX_SECONDS,
+              only: set[str] | None = None) -> dict[str, np.ndarray]:
+    """The arrays of an npz as ``to_bytes`` writes it, every cap checked before inflating.
+
+    ``only`` reads just those entries (the others are still listed and checked).
+    """
+    bad = _refuse(name)
+    damaged = bad("truncated or damaged")
+    scale = 1.0 if max_seconds is None else max(max_seconds, 1.0) / MAX_SECONDS
+    entry_cap = None if max_seconds is None else int(MAX_ENTRY_BYTES * scale)
+    total_cap = None if max_seconds is None else int(MAX_TOTAL_BYTES * scale)
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            infos = zf.infolist()
+            keys = _check_directory(infos, bad, entry_cap=entry_cap, total_cap=total_cap)
+            out = {}
+            for info, key in zip(infos, keys, strict=True):
+                if only is not None and key not in only:
+                    continue
+                cap = SMALL_ENTRY_BYTES if key in _SMALL else entry_cap
+                raw = _bounded_read(zf, info, cap)
+                if raw is None:
+                    raise bad(f"its {key} inflates past the {cap} bytes allowed")
+                out[key] = _array(raw, key, bad)
+    except FingerprintFileError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError,
+            ValueError, struct.error, NotImplementedError, RuntimeError,
+            UnicodeDecodeError) as exc:
+        raise damaged from exc
+    missing = [k for k, (_, _, required) in _SCHEMA.items()
+               if required and k not in out and (only is None or k in only)]
+    if missing:
+        raise bad(f"no {', '.join(missing)} array")
+    return out
+
+
+def _check_directory(infos: list[zipfile.ZipInfo], bad, *, entry_cap: int | None,
+                     total_cap: int | None) -> list[str]:
+    """The entries' array names, or the reason the zip directory is refused."""
+    if len(infos) > MAX_ENTRIES:
+        raise bad(f"{len(infos)} entries, at most {MAX_ENTRIES} allowed")
+    keys = []
+    for info in infos:
+        key = info.filename[:-4] if info.filename.endswith(".npy") else None
+        if key not in _SCHEMA:
+            raise bad(f"unexpected entry {info.filename[:60]!r}")
+        if key in keys:
+            raise bad(f"entry {info.filename!r} twice")
+        if info.flag_bits & 0x1:
+            raise bad(f"entry {info.filename!r} is encrypted")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise bad(f"entry {info.filename!r} has compression method {info.compress_type}")
+        cap = SMALL_ENTRY_BYTES if key in _SMALL else entry_cap
+        if cap is not None and info.file_size > cap:
+            raise bad(f"entry {info.filename!r} inflates to {info.file_size} bytes, more "
+                      f"than the {cap} allowed")
+        if info.file_size > RATIO_FREE_BYTES and \
+                info.file_size > MAX_RATIO * max(info.compress_size, 1):
+            raise bad(f"entry {info.filename!r} inflates {info.file_size} bytes from "
+                      f"{info.compress_size}, more than {MAX_RATIO} times")
+        keys.append(key)
+    total = sum(i.file_size for i in infos)
+    packed = sum(i.compress_size for i in infos)
+    if total_cap is not None and total > total_cap:
+        raise bad(f"its entries inflate to {total} bytes, more than the {total_cap} allowed")
+    if total > RATIO_FREE_BYTES and total > MAX_RATIO * max(packed, 1):
+        raise bad(f"its entries inflate {total} bytes from {packed}, more than {MAX_RATIO} "
+                  "times")
+    return keys
+
+
+def _bounded_read(zf: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int | None) -> bytes | None:
+    """The entry's bytes, or None once they run past ``cap`` (whatever its header said)."""
+    limit = info.file_size if cap is None else min(info.file_size, cap)
+    parts, got = [], 0
+    with zf.open(info) as f:
+        while True:
+            chunk = f.read(min(1 << 20, limit + 1 - got))
+            if not chunk:
+                break
+            parts.append(chunk)
+            got += len(chunk)
+            if got > limit:
+                return None
+    return b"".join(parts)
+
+
+def _array(raw: bytes, key: str, bad) -> np.ndarray:
+    """One .npy entry, its dtype and dimensions checked against ``_SCHEMA`` before its data
+    is read (object arrays are never unpickled)."""
+    kinds, ndim, _ = _SCHEMA[key]
+    f = io.BytesIO(raw)
+    version = np.lib.format.read_magic(f)
+    if version == (1, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+    elif version == (2, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+    else:
+        raise bad(f"its {key} is .npy version {version}")
+    code = dtype.kind if dtype.kind == "U" else f"{dtype.kind}{dtype.itemsize}"
+    if dtype.hasobject or code not in kinds or dtype.fields is not None:
+        want = " or ".join("str" if k == "U" else np.dtype(k).name for k in kinds)
+        have = "str" if dtype.kind == "U" else dtype.name
+        raise bad(f"its {key} is of type {have}, not {want}")
+    if len(shape) != ndim:
+        raise bad(f"its {key} has {len(shape)} dimensions, not {ndim}")
+    count = math.prod(shape)
+    if count * dtype.itemsize != len(raw) - f.tell():
+        raise bad(f"its {key} holds {len(raw) - f.tell()} bytes for shape {shape}")
+    array = np.frombuffer(raw, dtype=dtype, count=count, offset=f.tell())
+    array = array.reshape(shape[::-1]).T if fortran else array.reshape(shape)
+    return array.astype(dtype.newbyteorder("="), copy=True)
 
 
 def _cat(arrays: list[np.ndarray], dtype) -> np.ndarray:

@@ -69,6 +69,9 @@ MIN_SELF_OFFSET = 1.0     # seconds: a repeat inside one recording must be this 
 MIN_SELF_SCORE = 20       # inlier triplets for a repeat inside one recording: a stationary
                           # background (hum, a drone) lines up with itself by chance a few
                           # triplets at a time, at every offset
+SELF_HASH_FLOOR = 8       # see self_hash_limit
+SELF_HASH_FACTOR = 400
+MAX_SELF_OVERLAP = 0.5    # share of a repeat that may overlap its own source (see _periodic)
 FMP_FLOOR = 1e-300        # the smallest false-match probability reported
 
 METHOD_TEXT = (
@@ -91,7 +94,9 @@ LIMITS_TEXT = (
     "found. Speed, tempo or pitch changes beyond about 13 % are not searched. Heavy babble, "
     "music or noise over the speech and non-linear time edits (cuts inside a span) shorten "
     "or split matches. A boundary that falls in a pause both recordings share can land "
-    "anywhere in it; elsewhere boundaries are accurate to about a quarter second.")
+    "anywhere in it; elsewhere boundaries are accurate to about a quarter second. Inside "
+    "one recording (--self), material that repeats itself by nature (a tone, beeps, a "
+    "drone, a loop played back to back) is not reported as a repeat.")
 
 
 @dataclass(frozen=True)
@@ -138,15 +143,35 @@ def common_hash_limit(index: Index) -> int:
     return max(64, int(COMMON_HASH_FACTOR * len(index) / N_HASHES))
 
 
+def self_hash_limit(index: Index) -> int:
+    """:func:`common_hash_limit` for a search of one recording against itself.
+
+    There a hash the recording holds often is the material's texture, not a passage: the
+    onsets of a gated tone all hash alike (32 hashes for 1310 triplets in 2 minutes) and
+    lined up with themselves at some lag by chance (a repeat at fmp 4e-3). The limit is
+    ``SELF_HASH_FACTOR`` times what an even spread over all hash values would give, and
+    at least ``SELF_HASH_FLOOR``: in speech-like audio of 2, 10, 30 and 60 minutes it skips
+    1-2 % of the triplets (their 98th percentile of hash count is 260-520 times the even
+    spread), while a tone's few hashes stand thousands of times above it. A passage pasted
+    k times holds its hashes k times: in a short recording, one pasted up to 8 times in
+    all is still searched.
+    """
+    return max(SELF_HASH_FLOOR, int(SELF_HASH_FACTOR * len(index) / N_HASHES))
+
+
 def hits(index: Index, query: Fingerprint, *, lookup=None,
-         probes: tuple[np.ndarray, np.ndarray] | None = None) -> _Hits:
+         probes: tuple[np.ndarray, np.ndarray] | None = None,
+         max_count: int | None = None) -> _Hits:
     """All plausible (query triplet, indexed triplet) pairs with their implied mapping.
 
     ``probes`` ((triplet row, hash) pairs, a subset of ``query_probes(query)``) limits the
-    lookup to part of the query.
+    lookup to part of the query; hashes held more than ``max_count`` times (default
+    :func:`common_hash_limit`) are skipped.
     """
     rows, probe = probes if probes is not None else query_probes(query)
-    qpos, epos = (lookup or index.lookup)(probe, max_count=common_hash_limit(index))
+    if max_count is None:
+        max_count = common_hash_limit(index)
+    qpos, epos = (lookup or index.lookup)(probe, max_count=max_count)
     trip = rows[qpos]
     scale = query.span[trip].astype(np.float32) / index.span[epos].astype(np.float32)
     shift = query.f1[trip].astype(np.float32) - index.f1[epos].astype(np.float32)
@@ -680,9 +705,18 @@ def match(index: Index, query: Fingerprint, *, max_false_match: float = MAX_FALS
     lookup (the tests pass a brute-force one that must agree); ``self_match`` looks for
     repeats inside the query itself (``index`` then holds only the query, and hits closer
     than ``MIN_SELF_OFFSET`` to themselves are ignored).
+
+    A search inside one recording treats the significance model's assumption (triplets
+    hash about evenly, so a lag's inliers are independent evidence) with care, since
+    material with few landmark shapes (a tone's onsets, a square wave's fixed partials, a
+    drone) lines up with itself trivially: hashes the recording holds often are not looked
+    up (:func:`self_hash_limit`), and a repeat that overlaps its own source is periodicity,
+    not a paste (:func:`_periodic`); without them a 30-s square wave repeats itself at
+    fmp 3e-17.
     """
     if len(index) == 0 or len(query) == 0:
         return []
+    max_count = self_hash_limit(index) if self_match else None
     query = query_view(query)
     starts = _windows(query.duration) / FRAME
     width = min(WINDOW, query.duration) / FRAME
@@ -697,7 +731,8 @@ def match(index: Index, query: Fingerprint, *, max_false_match: float = MAX_FALS
     for b0 in range(0, len(starts), per_block):
         block = starts[b0:b0 + per_block]
         lo, hi = np.searchsorted(t_sorted, [block[0], block[-1] + width], "left")
-        h = hits(index, query, lookup=lookup, probes=query_probes(query, by_time[lo:hi]))
+        h = hits(index, query, lookup=lookup, probes=query_probes(query, by_time[lo:hi]),
+                 max_count=max_count)
         if self_match:
             h = h.take(np.abs(h.r_t1 - h.q_t1) >= MIN_SELF_OFFSET / FRAME)
         # one canonical order, whatever order the lookup returned: by query time (the
@@ -713,8 +748,22 @@ def match(index: Index, query: Fingerprint, *, max_false_match: float = MAX_FALS
         found += _spans(index, query, ch, n_windows=len(starts), self_match=self_match)
     found.sort(key=lambda m: (-m.score, m.query_start))
     if self_match:
-        found = _unmirror(found)
+        found = _unmirror([m for m in found if not _periodic(m)])
     return found
+
+
+def _periodic(m: Match) -> bool:
+    """Does a repeat inside one recording overlap its own source by more than
+    ``MAX_SELF_OVERLAP`` of its length?
+
+    Then the lag is under half the repeat, and the stretch from the source's start to the
+    copy's end (over three lags long) equals itself shifted by the lag: it is periodic (a
+    tone, a drone, a loop), not a passage pasted elsewhere. A passage pasted once meets
+    its source at most (the copy starts where the source ends); pasted three times in a
+    row, its copies are also found at twice the lag, where they do not overlap.
+    """
+    overlap = min(m.query_end, m.ref_end) - max(m.query_start, m.ref_start)
+    return overlap > MAX_SELF_OVERLAP * (m.query_end - m.query_start)
 
 
 def _unmirror(found: list[Match]) -> list[Match]:

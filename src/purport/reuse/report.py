@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from purport.errors import ParameterError, PurportError
+from purport.errors import ParameterError
 from purport.media import MediaInfo
 from purport.reuse.index import Index, from_bytes, source_of, to_bytes
 from purport.reuse.landmarks import METHOD, Fingerprint
@@ -53,11 +53,7 @@ def fingerprint_bytes(fp: Fingerprint, info: MediaInfo) -> bytes:
 
 def read_fingerprint(data: bytes, *, name: str = "fingerprint") -> tuple[Fingerprint, dict]:
     """A query fingerprint from ``fingerprint_bytes``, and the query it describes."""
-    try:
-        fp = from_bytes(data)
-    except PurportError as exc:
-        raise ParameterError(f"{name} is not a purport fingerprint (write one with "
-                             "`purport fingerprint FILE`)") from exc
+    fp = from_bytes(data, name=name)  # its refusal names the file and says why
     if fp.method != METHOD:
         raise ParameterError(f"{name} was made with landmark method {fp.method}, not "
                              f"{METHOD}: fingerprint the audio again with this purport")

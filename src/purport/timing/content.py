@@ -11,6 +11,7 @@ the speaker only heard of late.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import io
@@ -70,28 +71,140 @@ class ContentDating:
         return asdict(self)
 
 
-def read_events(path: str | Path) -> list[Event]:
-    """An events CSV: ``date,title,description,keywords`` (keywords separated by ``;``)."""
+# -- reading text files -------------------------------------------------------------------
+
+#: Byte-order marks, longest first (a UTF-32 LE mark begins with the UTF-16 LE one).
+BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
+        (codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
+        (codecs.BOM_UTF16_BE, "utf-16-be"))
+#: Share of control characters (other than tab, line breaks, form feed) above which a
+#: decoded file is taken for binary data.
+MAX_CONTROL_SHARE = 0.01
+MAX_TRANSCRIPT_BYTES = 10 * 1024**2   # 6 h of speech is about 60 000 words (350 kB)
+MAX_EVENTS_BYTES = 50 * 1024**2
+MAX_LINE_CHARS = 100_000              # longest line of an events CSV (csv's own cell limit
+                                      # is 131 072, past which it fails without a line)
+
+
+def decode_text(raw: bytes, *, name: str, what: str = "a text file") -> str:
+    """Text of a file's bytes: a byte-order mark's encoding (UTF-8, UTF-16 or UTF-32 either
+    way), else UTF-16 without a mark when every other byte is NUL, else UTF-8, else the
+    legacy Windows (cp1252) and Latin-1 encodings. Binary data is refused in one line
+    naming ``name``; ``what`` says what the file should have been.
+    """
+    for bom, encoding in BOMS:
+        if raw.startswith(bom):
+            try:
+                return raw[len(bom):].decode(encoding)
+            except UnicodeDecodeError:
+                raise ParameterError(f"{name}: starts with a {encoding.upper()} byte-order "
+                                     f"mark but is not {encoding.upper()} text") from None
+    head = raw[:4096]
+    text = None
+    if len(head) >= 4 and b"\x00" in head:
+        even, odd = head[0::2], head[1::2]
+        encoding = ("utf-16-be" if even.count(0) > 0.4 * len(even) > odd.count(0) else
+                    "utf-16-le" if odd.count(0) > 0.4 * len(odd) > even.count(0) else None)
+        if encoding is not None and len(raw) % 2 == 0:
+            try:
+                text = raw.decode(encoding)
+            except UnicodeDecodeError:
+                text = None
+        if text is None:
+            raise ParameterError(f"{name}: binary data, not {what}")
+    if text is None:
+        for encoding in ("utf-8", "cp1252", "latin-1"):
+            try:
+                text = raw.decode(encoding)
+                break
+            except UnicodeDecodeError:
+                continue
+    sample = text[:65536]
+    controls = sum(1 for c in sample if (c < " " and c not in "\t\n\r\f\v")
+                   or "\x7f" <= c <= "\x9f")
+    if controls > MAX_CONTROL_SHARE * max(len(sample), 1) or "\x00" in sample:
+        raise ParameterError(f"{name}: binary data, not {what}")
+    return text.removeprefix("\ufeff")
+
+
+def read_text(path: str | Path, *, what: str = "a text file", max_bytes: int) -> str:
+    """A text file's contents (see :func:`decode_text`); a missing, unreadable, empty or
+    larger than ``max_bytes`` file is refused in one line naming it."""
     path = Path(path)
     if not path.is_file():
         raise ParameterError(f"{path}: no such file")
-    rows = list(csv.DictReader(io.StringIO(path.read_text(errors="replace"))))
-    if not rows or not {"date", "title"} <= set(rows[0]):
-        raise ParameterError(f"{path}: want a header with at least date,title "
-                             "(and description,keywords)")
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise ParameterError(f"{path}: {size} bytes, larger than the {max_bytes} bytes "
+                                 f"allowed for {what}")
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ParameterError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if not raw.strip() or not raw.strip(b"\x00\xff\xfe\xef\xbb\xbf \t\r\n"):
+        raise ParameterError(f"{path}: empty file, not {what}")
+    return decode_text(raw, name=str(path), what=what)
+
+
+def long_line(text: str, limit: int) -> int | None:
+    """The number of the first line of ``text`` longer than ``limit`` characters, if any."""
+    if len(text) <= limit:
+        return None
+    for n, line in enumerate(io.StringIO(text, newline=""), 1):  # the lines csv reads
+        if len(line.rstrip("\r\n")) > limit:
+            return n
+    return None
+
+
+def read_transcript(path: str | Path) -> str:
+    """A transcript (or translation) file's text, for ``purport when --transcript``."""
+    text = read_text(path, what="a transcript (text)", max_bytes=MAX_TRANSCRIPT_BYTES)
+    if not text.strip():
+        raise ParameterError(f"{path}: empty file, not a transcript (text)")
+    return text
+
+
+def read_events(path: str | Path) -> list[Event]:
+    """An events CSV: ``date,title,description,keywords`` (keywords separated by ``;``).
+
+    Refused in one line, with the line number where there is one: a missing, empty,
+    binary or oversized file, a line over ``MAX_LINE_CHARS`` characters, a quote left
+    open, a header without date and title, a date that is not YYYY-MM-DD, an empty title.
+    """
+    path = Path(path)
+    text = read_text(path, what="an events CSV", max_bytes=MAX_EVENTS_BYTES)
+    n = long_line(text, MAX_LINE_CHARS)
+    if n is not None:
+        raise ParameterError(f"{path}:{n}: a line longer than {MAX_LINE_CHARS} characters")
+    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
+    header = "want a header with at least date,title (and description,keywords)"
     events = []
-    for n, row in enumerate(rows, 2):
-        try:
-            date = dt.date.fromisoformat((row.get("date") or "").strip())
-        except ValueError:
-            raise ParameterError(f"{path}:{n}: date {row.get('date')!r} is not YYYY-MM-DD") \
-                from None
-        title = (row.get("title") or "").strip()
-        if not title:
-            raise ParameterError(f"{path}:{n}: empty title")
-        keywords = tuple(k.strip().lower() for k in (row.get("keywords") or "").split(";")
-                         if k.strip())
-        events.append(Event(date, title, (row.get("description") or "").strip(), keywords))
+    try:
+        fields = [(f or "").strip().lower() for f in (reader.fieldnames or [])]
+        if not {"date", "title"} <= set(fields):
+            raise ParameterError(f"{path}: {header}")
+        reader.fieldnames = fields
+        for row in reader:
+            n = reader.line_num
+            if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
+                continue  # a blank line
+            raw_date = (row.get("date") or "").strip()
+            try:
+                date = dt.date.fromisoformat(raw_date)
+            except ValueError:
+                raise ParameterError(f"{path}:{n}: date {raw_date[:40]!r} is not "
+                                     "YYYY-MM-DD") from None
+            title = (row.get("title") or "").strip()
+            if not title:
+                raise ParameterError(f"{path}:{n}: empty title")
+            keywords = tuple(k.strip().lower() for k in (row.get("keywords") or "").split(";")
+                             if k.strip())
+            events.append(Event(date, title, (row.get("description") or "").strip(),
+                                keywords))
+    except csv.Error as exc:
+        raise ParameterError(f"{path}:{reader.line_num}: not CSV ({exc})") from None
+    if not events:
+        raise ParameterError(f"{path}: no events under its header")
     return events
 
 

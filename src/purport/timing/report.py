@@ -77,6 +77,7 @@ def enf_report(y: np.ndarray, sr: int, log: grid.GridLog | None, *,
     out: dict[str, Any] = {
         "present": trace.present,
         "detection": {"roughness_mhz_per_s": _round(trace.roughness * 1000, 3),
+                      "roughness_note": _unmeasured(trace, y, sr),
                       "max_roughness_mhz_per_s": enf.MAX_ROUGHNESS * 1000,
                       "median_snr_db": _round(float(np.nanmedian(trace.snr_db))
                                               if len(trace) else None, 2),
@@ -134,6 +135,18 @@ def enf_report(y: np.ndarray, sr: int, log: grid.GridLog | None, *,
                           + ". One placement does not fit the whole recording: it was cut "
                           "or spliced, or its hum was")
     return out
+
+
+def _unmeasured(trace: enf.Trace, y: np.ndarray, sr: int) -> str | None:
+    """Why the trace has no roughness (None where it has one): ``roughness_mhz_per_s`` is
+    then None, which means "not measured", not "zero" or "unknown value"."""
+    if math.isfinite(trace.roughness):
+        return None
+    if len(trace) == 0:
+        return (f"not measured: the recording ({len(y) / sr:.1f} s) is shorter than the "
+                f"{enf.WINDOW:g}-s analysis window")
+    return (f"not measured: no two successive estimates ({enf.HOP:g} s apart) found hum at "
+            f"{trace.nominal} Hz or its harmonics")
 
 
 def _matched_reference(log: grid.GridLog, offset: float, t0: float, n: int) -> list:
