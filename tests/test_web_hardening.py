@@ -256,6 +256,7 @@ def test_a_real_browser_applies_the_stylesheets_and_reports_no_policy_violation(
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.wait import WebDriverWait
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -281,6 +282,7 @@ def test_a_real_browser_applies_the_stylesheets_and_reports_no_policy_violation(
         driver.get(base + "/login")
         driver.find_element(By.ID, "token").send_keys(site["secret"])
         driver.find_element(By.ID, "login").click()  # a form post, then a redirect
+        WebDriverWait(driver, 20).until(lambda d: "/login" not in d.current_url)
         for path in ("/archive", "/recordings/1", "/verify", "/assessments/1",
                      "/jobs/999999"):
             driver.get(base + path)
@@ -290,7 +292,7 @@ def test_a_real_browser_applies_the_stylesheets_and_reports_no_policy_violation(
         driver.get(base + "/archive")
         assert driver.current_url.endswith("/archive")  # the cookie login worked
         driver.find_element(By.CSS_SELECTOR, "nav.top button").click()  # log out: a post
-        assert "/login" in driver.current_url
+        WebDriverWait(driver, 20).until(lambda d: "/login" in d.current_url)
         logs = driver.get_log("browser")
         violations = [x for x in logs if "Content Security Policy" in x["message"]
                       or "Refused to" in x["message"]]

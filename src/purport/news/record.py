@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from purport.csp import content_security_policy
 from purport.errors import ParameterError
 from purport.news.extract import Extractor, Record, read_article
 from purport.timing.content import read_text
@@ -175,6 +176,12 @@ def timeline(speaker: str, aliases: list[str],
             "method": RECORD_METHOD, "limits": RECORD_LIMITS}
 
 
+RECORD_CSS = ("body{font:15px/1.45 system-ui,sans-serif;max-width:52rem;margin:2rem auto;"
+              "padding:0 1rem;color:#222}section{border-left:3px solid #456;padding:.2rem 1rem;"
+              "margin:1.2rem 0}h2{margin:.2rem 0;font-size:1.1rem}h3{font-size:.9rem;"
+              "margin:.6rem 0 .2rem;color:#555}ul{margin:.2rem 0}.lim{color:#555;font-size:.9rem}")
+
+
 def record_html(data: dict[str, Any]) -> str:
     """The record as one self-contained HTML page (no scripts, no external files)."""
     e = html.escape
@@ -200,11 +207,9 @@ def record_html(data: dict[str, Any]) -> str:
                     f"<h3>Recordings in the archive</h3><ul>{recs or '<li>none</li>'}</ul>"
                     f"{'<h3>Checks</h3><ul>' + checks + '</ul>' if checks else ''}</section>")
     return ("<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-            f"<title>Record: {e(data['speaker'])}</title><style>"
-            "body{font:15px/1.45 system-ui,sans-serif;max-width:52rem;margin:2rem auto;"
-            "padding:0 1rem;color:#222}section{border-left:3px solid #456;padding:.2rem 1rem;"
-            "margin:1.2rem 0}h2{margin:.2rem 0;font-size:1.1rem}h3{font-size:.9rem;"
-            "margin:.6rem 0 .2rem;color:#555}ul{margin:.2rem 0}.lim{color:#555;font-size:.9rem}"
+            "<meta http-equiv='Content-Security-Policy' "
+            f"content=\"{content_security_policy(RECORD_CSS)}\">"
+            f"<title>Record: {e(data['speaker'])}</title><style>{RECORD_CSS}"
             "</style></head><body>"
             f"<h1>Record: {e(data['speaker'])}</h1>"
             f"<p class='lim'>{e(data['method'])} {e(data['limits'])}</p>"

@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import html
 import math
 from collections.abc import Mapping
 from typing import Any
 
 from purport.assess.verify import Assessment
+from purport.csp import content_security_policy
 
 e = html.escape
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf"]
@@ -19,23 +18,6 @@ color:#1d1d1d}h1{font-size:1.5rem}h2{border-bottom:1px solid #ccc;padding-bottom
 margin-top:2rem}table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #ddd;
 padding:.2rem .5rem;text-align:left;font-size:.9rem;vertical-align:top}.muted{color:#555;
 font-size:.9rem}.warn{color:#8a4b00}.fig{margin:.6rem 0}code{font-size:.85rem}"""
-
-
-def style_source(css: str) -> str:
-    """The CSP source that allows exactly one inline stylesheet: ``'sha256-...'``."""
-    digest = base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
-    return f"'sha256-{digest}'"
-
-
-def content_security_policy(css: str, *, forms: bool = False) -> str:
-    """The policy of a self-contained page whose one ``<style>`` holds ``css``: that
-    stylesheet, and nothing else loaded, run, or sent anywhere (forms only to the page's
-    own site when ``forms``). Inline SVG needs no source; the page has no images, scripts,
-    fonts or frames. A policy in a ``<meta>`` cannot forbid framing: a server sends
-    ``frame-ancestors`` in its header."""
-    action = "'self'" if forms else "'none'"
-    return (f"default-src 'none'; style-src {style_source(css)}; base-uri 'none'; "
-            f"form-action {action}")
 
 
 def _axis(duration: float, width: int, y: int) -> str:

@@ -37,7 +37,7 @@ from markupsafe import Markup
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import MalformedRangeHeader, RangeNotSatisfiable
 
-from purport import __version__, assess, ingest, media
+from purport import __version__, assess, csp, ingest, media
 from purport.archive import Archive, Provenance, Recording, Token, audit
 from purport.archive.db import sqlite_path
 from purport.errors import ArchiveError, MediaError, NotFoundError, ParameterError, PurportError
@@ -83,7 +83,7 @@ def _actor(token: Token) -> str:
 def page_csp(css: str) -> str:
     """The policy of an HTML page whose one inline stylesheet is ``css``: that stylesheet,
     forms posting to this site, nothing else loaded, run or framed."""
-    return (f"default-src 'none'; style-src {report_html.style_source(css)}; "
+    return (f"default-src 'none'; style-src {csp.style_source(css)}; "
             "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 
 
