@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from purport import media
+from purport import ingest, media
 from purport.archive import Archive, Provenance, audit
 from purport.archive import check as check_
 from purport.errors import ArchiveBusyError, ArchiveError, MediaError
@@ -27,6 +27,11 @@ from tests.conftest import save_wav, write_wav
 from tests.speechlike import speech
 
 HUGE = "99999999999999999999999"
+
+
+def copies(store: Path) -> list[Path]:
+    """The files in a store (its mark naming the archive aside)."""
+    return [p for p in store.rglob("*") if p.is_file() and p.name != ".purport-archive"]
 
 
 def run(capsys, *args: str) -> tuple[int, str, str]:
@@ -285,8 +290,7 @@ def test_a_full_disk_while_copying_leaves_no_partial_copy(capsys, env, monkeypat
     path = write_wav(env / "a.wav", seconds=2.0)
     code, _, err = run(capsys, "add", str(path))
     assert "No space left on device" in one_line_error(code, err)
-    assert not list((env / "store").rglob("*"))  or not [
-        p for p in (env / "store").rglob("*") if p.is_file()]
+    assert copies(env / "store") == []
     with Archive() as archive:
         assert archive.recordings() == []
 
@@ -334,13 +338,13 @@ def test_sigterm_during_add_rolls_back_and_leaves_no_copy(env):
                             env=dict(os.environ, PYTHONPATH=str(Path(__file__).parents[1])))
     store = env / "store"
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not [p for p in store.rglob("*") if p.is_file()]:
+    while time.monotonic() < deadline and not copies(store):
         time.sleep(0.05)  # wait until the copy is in the store and the add goes on
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "interrupted" in err and "Traceback" not in err
-    assert not [p for p in store.rglob("*") if p.is_file()]
+    assert not copies(store)
     with Archive() as archive:
         assert archive.recordings() == [] and archive.audit() == []
 
@@ -430,9 +434,27 @@ def test_backup_of_a_live_archive_checks_out(capsys, env):
     assert made["files"] == 1 and Path(made["db"]).exists()
     assert json.loads((env / "copy" / "BACKUP.json").read_text())["db_sha256"] == \
         made["db_sha256"]
+    # checked with $PURPORT_STORE still naming the live store, the copy is not fooled
+    code, out, err = run(capsys, "check", "--db", made["db"], "--json")
+    assert code == 1 and "belongs to another archive" in out
+    later = write_wav(env / "b.wav", seconds=2.0, seed=9)
+    run(capsys, "add", str(later))  # the live archive goes on
+    code, _, err = run(capsys, "check", "--db", made["db"], "--clean")
+    assert "belongs to another archive" in one_line_error(code, err)
+    code, out, err = run(capsys, "check", "--json")  # nothing of the live store was moved
+    assert code == 0 and json.loads(out)["files_verified"] == 2, out + err
     os.environ.pop("PURPORT_STORE")
     code, out, err = run(capsys, "check", "--db", made["db"], "--json")
     assert code == 0 and json.loads(out)["files_verified"] == 1, out + err
+    # restored elsewhere, the copy is checked against its own files, not the backup's
+    shutil.copytree(env / "copy", env / "restored")
+    restored_db = env / "restored" / Path(made["db"]).name
+    (stored,) = (env / "restored").rglob("*.wav")
+    stored.chmod(0o644)
+    with open(stored, "ab") as fh:
+        fh.write(b"junk")
+    code, out, _ = run(capsys, "check", "--db", str(restored_db))
+    assert code == 1 and "has changed" in out and str(env / "restored") in out
     code, _, err = run(capsys, "backup", str(env / "copy"))
     assert "not an empty folder" in one_line_error(code, err)
 
@@ -525,3 +547,102 @@ def test_any_text_given_as_an_id_is_found_or_not_found(tmp_path):
                     assert "\n" not in str(exc)
 
         lookups()
+
+
+def test_an_archive_in_a_folder_named_with_a_hash_sign_is_checked_and_backed_up(capsys,
+                                                                               tmp_path):
+    folder = tmp_path / "case #1?x"
+    folder.mkdir()
+    db = folder / "purport.db"
+    with Archive.init(str(db), store_dir=folder / "purport-files") as archive:
+        ingest.add_files(archive, [write_wav(tmp_path / "a.wav", seconds=1.0)])
+    code, out, err = run(capsys, "check", "--db", str(db), "--store",
+                         str(folder / "purport-files"), "--json")
+    assert code == 0 and json.loads(out)["files_verified"] == 1, out + err
+    code, out, err = run(capsys, "backup", str(tmp_path / "bk #2"), "--db", str(db),
+                         "--store", str(folder / "purport-files"))
+    assert code == 0, err
+    assert not (tmp_path / "case ").exists()  # no stray file from a URI cut at the '#'
+
+
+def test_a_read_only_folder_with_a_wal_archive_still_reads(capsys, tmp_path):
+    if os.geteuid() == 0:
+        pytest.skip("root writes into read-only folders")
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    db = folder / "purport.db"
+    with Archive.init(str(db)) as archive:
+        archive.add_speaker("Speaker A")
+    folder.chmod(0o555)
+    try:
+        code, out, err = run(capsys, "speaker", "list", "--db", str(db))
+        assert code == 0 and "Speaker A" in out, err
+    finally:
+        folder.chmod(0o755)
+
+
+def test_a_complete_ogg_with_bytes_after_its_end_is_accepted(tmp_path):
+    path = encode_ogg(tmp_path / "tagged.ogg", speech(5.0, seed=6))
+    with open(path, "ab") as fh:
+        fh.write(b"TAG" + bytes(125))  # an ID3v1 tag some tools append
+    assert media.load(path).info.duration == pytest.approx(5.0, abs=0.1)
+
+
+def test_antiphase_stereo_is_not_called_silence(tmp_path):
+    import wave
+
+    y = (0.3 * speech(3.0, seed=7) * 32767).astype("<i2")
+    path = tmp_path / "antiphase.wav"
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(2)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes(np.stack([y, -y], axis=1).tobytes())
+    assert media.load(path).info.channels == 2
+
+
+def test_decoding_in_threads_still_sees_damage(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    good = encode_ogg(tmp_path / "good.ogg", speech(30.0, seed=8))
+    data = bytearray(good.read_bytes())
+    data[len(data) // 2: len(data) // 2 + 1500] = bytes(1500)
+    bad = tmp_path / "bad.ogg"
+    bad.write_bytes(bytes(data))
+
+    def outcome(path):
+        try:
+            media.load(path)
+            return "ok"
+        except MediaError:
+            return "refused"
+
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(outcome, [good, bad] * 6))
+    assert got == ["ok", "refused"] * 6
+
+
+def test_an_argument_that_is_not_utf8_is_one_line(capsys, env):
+    code, _, err = run(capsys, "speaker", "add", os.fsdecode(b"\xff\xfe"))
+    assert "not UTF-8" in one_line_error(code, err)
+    code, _, err = run(capsys, "audit", "--subject", os.fsdecode(b"recording \xff"))
+    assert "not UTF-8" in one_line_error(code, err)
+
+
+def test_an_interrupt_after_commit_keeps_the_copy(env, monkeypatch):
+    import sqlalchemy as sa
+
+    real_close = sa.Connection.close
+    calls = {"n": 0}
+
+    def close_then_interrupt(self):
+        real_close(self)
+        if calls["n"] == 0 and self.get_execution_options().get("purport_write"):
+            calls["n"] += 1
+            raise KeyboardInterrupt
+
+    with Archive() as archive:
+        monkeypatch.setattr(sa.Connection, "close", close_then_interrupt)
+        rec = archive.add_recording(media.probe(write_wav(env / "a.wav", seconds=1.0)))[0]
+        monkeypatch.undo()
+        assert Path(archive.recording(rec.id).stored_path).is_file()

@@ -1064,13 +1064,19 @@ def backup(
         report = check_.backup(archive, dest, progress=progress)
     if json_:
         _emit(report.to_dict())
+        if report.missing:
+            raise typer.Exit(1)
         return
     out.print(f"backed up to {report.db} and {report.files} files ({report.bytes:,} bytes) in "
               f"{report.store}; database SHA-256 {report.db_sha256[:16]}…, audit head "
               f"{(report.audit_head or '-')[:16]}")
     for line in report.missing:
         out.print(f"missing  {line} (not in the store when copied)")
-    out.print(f"verify it with: purport check --db {report.db}")
+    out.print(f"verify it with: purport check --db {report.db} --store {report.store}")
+    if report.missing:
+        err.print(f"error: {len(report.missing)} stored files were gone when copied (removed "
+                  "while the backup ran?): the copy is incomplete, run the backup again")
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -1207,6 +1213,12 @@ def _user_error(exc: BaseException) -> str | None:
         return f"the disk is full{where}: nothing was changed; free some space and try again"
     if isinstance(exc, OSError) and exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
         return f"cannot write {exc.filename or 'a file'}: {exc.strerror}"
+    if isinstance(exc, UnicodeEncodeError):
+        bad = exc.object[max(exc.start - 20, 0): exc.end + 20] if isinstance(exc.object, str) \
+            else ""
+        return ("a name or argument holds bytes that are not UTF-8 "
+                f"({bad.encode('utf-8', 'backslashreplace').decode()!r}): rename it or give "
+                "it as UTF-8")
     if isinstance(exc, MemoryError):
         return "out of memory: the input is too large for this machine"
     return None

@@ -11,6 +11,7 @@ import io
 import math
 import os
 import struct
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -253,18 +254,32 @@ def _ffmpeg_reason(exc: av.error.FFmpegError) -> str:
 # --- opening ------------------------------------------------------------------------------
 
 
+_LOG_LOCK = threading.Lock()
+_LOG_USERS = 0
+_LOG_SAVED: tuple[int | None, bool] = (None, True)
+
+
 @contextmanager
 def _ffmpeg_logs() -> Iterator[list[tuple[int, str, str]]]:
-    """Capture FFmpeg warnings of this thread (to learn if a duration is a bitrate guess)."""
-    previous, skip = av.logging.get_level(), av.logging.get_skip_repeated()
-    av.logging.set_level(av.logging.WARNING)
-    av.logging.set_skip_repeated(False)
+    """Capture FFmpeg warnings and errors of this thread (a duration that is a bitrate
+    guess, damage met while decoding). FFmpeg's log level is one for the process: it stays
+    at WARNING while any thread captures, and goes back when the last one is done."""
+    global _LOG_USERS, _LOG_SAVED
+    with _LOG_LOCK:
+        if _LOG_USERS == 0:
+            _LOG_SAVED = (av.logging.get_level(), av.logging.get_skip_repeated())
+            av.logging.set_level(av.logging.WARNING)
+            av.logging.set_skip_repeated(False)
+        _LOG_USERS += 1
     try:
         with av.logging.Capture() as logs:
             yield logs
     finally:
-        av.logging.set_skip_repeated(skip)
-        av.logging.set_level(previous)
+        with _LOG_LOCK:
+            _LOG_USERS -= 1
+            if _LOG_USERS == 0:
+                av.logging.set_skip_repeated(_LOG_SAVED[1])
+                av.logging.set_level(_LOG_SAVED[0])
 
 
 def _open(path: str, label: str) -> tuple[av.container.InputContainer, bool]:
@@ -437,7 +452,7 @@ def _decode(
                     seconds += frame.samples / frame.sample_rate
                     if sink is not None:
                         sink.push(frame)
-                    elif high - low < SILENT_SPAN:  # probing: read frames until one sounds
+                    if high - low < SILENT_SPAN:  # the silence check: until a frame sounds
                         lo, hi = _range(frame)
                         low, high = min(low, lo), max(high, hi)
                 if seconds > max_duration:
@@ -453,8 +468,6 @@ def _decode(
             f"{label}: truncated or corrupt after {seconds:.1f} s ({_ffmpeg_reason(exc)})"
         ) from None
     y = _concat(sink.chunks if sink is not None else [])
-    if y.size:
-        low, high = float(y.min()), float(y.max())
     return _Decoded(y=y, seconds=seconds, span=max(high - low, 0.0) if seconds else 0.0,
                     damage=damage)
 
@@ -498,6 +511,8 @@ def _ogg_ending(path: str) -> str | None:
             fh.seek(pos)
             head = fh.read(_OGG_PAGE.size)
             if len(head) < _OGG_PAGE.size or head[:4] != b"OggS":
+                if eos:  # bytes after a complete stream (a tag some tools append): harmless
+                    return None
                 return f"corrupt, no Ogg page where one should start (byte {pos} of {size})"
             flags, segments = head[5], head[26]
             table = fh.read(segments)

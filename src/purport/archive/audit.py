@@ -74,7 +74,7 @@ class Entry:
 
     def to_dict(self) -> dict[str, Any]:
         at = self.at if self.at.tzinfo else self.at.replace(tzinfo=dt.UTC)
-        return {"id": self.id, "at": at.isoformat(), "actor": self.actor,
+        return {"id": self.id, "at": at.astimezone(dt.UTC).isoformat(), "actor": self.actor,
                 "action": self.action, "subject": self.subject,
                 "input_sha256": self.input_sha256, "detail": self.detail,
                 "prev_hash": self.prev_hash, "entry_hash": self.entry_hash}

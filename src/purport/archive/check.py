@@ -10,6 +10,7 @@ import os
 import shutil
 import sqlite3
 import time
+import uuid
 from collections.abc import Callable
 from contextlib import closing
 from dataclasses import asdict, dataclass, field
@@ -43,51 +44,91 @@ class CheckReport:
     orphans: list[str] = field(default_factory=list)
     leftovers: list[str] = field(default_factory=list)
     cleaned: list[str] = field(default_factory=list)
+    missing: dict[int, str] = field(default_factory=dict, repr=False)
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(asdict(self), ok=self.ok)
+        return dict({k: v for k, v in asdict(self).items() if k != "missing"}, ok=self.ok)
 
 
 def check(archive, *, clean: bool = False, verify_files: bool = True,
           progress: Progress | None = None) -> CheckReport:
     """Check the archive; with ``clean``, remove partial copies left by a crash and move
-    store files that no recording points to into ``<store>/orphaned/`` (never deleted)."""
+    store files that no recording points to into ``<store>/orphaned/`` (never deleted).
+
+    A stored copy is looked for in this archive's store first (a restored or moved archive
+    is checked against its own files, not the ones its paths were filed at). ``clean``
+    holds the write lock while it scans, so no ``add`` is half-way through meanwhile.
+    """
     report = CheckReport(db=db.redact(archive.url), store=str(archive.store))
     path = db.sqlite_path(archive.url)
     if path is not None:
         _sqlite_integrity(path, report)
     with archive.engine.connect() as conn:
-        rows = conn.execute(sa.select(recordings.c.id, recordings.c.sha256, recordings.c.name,
-                                      recordings.c.storage, recordings.c.stored_path)
-                            .order_by(recordings.c.id)).all()
-        printed = set(conn.execute(sa.select(fingerprints.c.recording_id)).scalars())
         report.problems += audit.verify_chain(conn)
         chain = audit.entries(conn, limit=1)
         report.audit_entries = conn.execute(
             sa.select(sa.func.count()).select_from(audit.audit_log)).scalar_one()
         report.audit_head = chain[-1].entry_hash if chain else None
+    if clean:
+        with archive.transaction() as t:
+            _check_files(archive, t.conn, report, verify_files, progress, clean=True)
+    else:
+        with archive.engine.connect() as conn:
+            _check_files(archive, conn, report, verify_files, progress, clean=False)
+    return report
+
+
+def _check_files(archive, conn: sa.Connection, report: CheckReport, verify: bool,
+                 progress: Progress | None, *, clean: bool) -> None:
+    rows = conn.execute(sa.select(recordings.c.id, recordings.c.sha256, recordings.c.name,
+                                  recordings.c.storage, recordings.c.stored_path)
+                        .order_by(recordings.c.id)).all()
+    printed = set(conn.execute(sa.select(fingerprints.c.recording_id)).scalars())
     report.recordings = len(rows)
+    elsewhere = 0
     for i, r in enumerate(rows, 1):
         if progress is not None:
             progress(i, len(rows), r.name)
         if r.id not in printed:
             report.problems.append(f"recording {r.id} ({r.name}) has no fingerprint: the reuse "
                                    "index misses it (run `purport index rebuild`)")
-        _check_file(r, report, verify_files, archive.store)
-    referenced = {Path(r.stored_path).resolve() for r in rows if r.storage == "copy"}
-    referenced |= {store.stored_path(archive.store, r.sha256, Path(r.stored_path).suffix).resolve()
-                   for r in rows if r.storage == "copy"}
+        elsewhere += _check_file(r, report, verify, archive.store)
+    marked = store.owner(archive.store)
+    if marked is not None and marked != archive.archive_id and not clean:
+        report.problems.append(
+            f"the store {archive.store} belongs to another archive (id {marked}, this one is "
+            f"{archive.archive_id}): its files say nothing of this archive's; give --store")
+    if clean and marked is not None and marked != archive.archive_id:
+        raise ArchiveError(
+            f"the store {archive.store} belongs to another archive (id {marked}, this one is "
+            f"{archive.archive_id}): give this archive's store with --store; --clean moves "
+            "nothing")
+    if clean and elsewhere:
+        raise ArchiveError(
+            f"{elsewhere} stored copies are not in the store {archive.store} but where the "
+            "database filed them: this is not the store of this database (give --store), so "
+            "--clean moves nothing")
+    referenced = {store.stored_path(archive.store, r.sha256, Path(r.stored_path).suffix)
+                  .resolve() for r in rows if r.storage == "copy"}
+    referenced |= {Path(r.stored_path).resolve() for r in rows if r.storage == "copy"}
     _store_leftovers(archive.store, referenced, report, clean=clean)
-    return report
+    if report.missing and not clean:  # a recording removed while we looked is no problem
+        with archive.engine.connect() as fresh:
+            still = set(fresh.execute(sa.select(recordings.c.id).where(
+                recordings.c.id.in_(sorted(report.missing)))).scalars())
+        for rid in set(report.missing) - still:
+            report.problems.remove(report.missing.pop(rid))
 
 
 def _sqlite_integrity(path: Path, report: CheckReport) -> None:
     try:
-        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+        target = db.read_only_uri(path) if db.read_only_reason(path) else \
+            db.sqlite_uri(path, mode="ro")
+        with closing(sqlite3.connect(target, uri=True)) as conn:
             found = [r[0] for r in conn.execute("PRAGMA integrity_check(20)")]
             broken = conn.execute("PRAGMA foreign_key_check").fetchall()
     except sqlite3.DatabaseError as exc:
@@ -100,34 +141,45 @@ def _sqlite_integrity(path: Path, report: CheckReport) -> None:
                                f"(first: table {broken[0][0]}, row {broken[0][1]})")
 
 
-def _check_file(r: Any, report: CheckReport, verify: bool, folder: Path) -> None:
-    where = Path(r.stored_path)
+def _check_file(r: Any, report: CheckReport, verify: bool, folder: Path) -> int:
+    """Check one recording's file; 1 when its copy is not in ``folder`` but where filed."""
+    filed = Path(r.stored_path)
     what = f"recording {r.id} ({r.name})"
-    moved = store.stored_path(folder, r.sha256, where.suffix)
-    if r.storage == "copy" and not where.is_file() and moved.is_file():
-        report.notes.append(f"{what}: found in this store at {moved}, not at {where} where it "
-                            "was filed (a restored or moved archive)")
-        where = moved
+    where, elsewhere = filed, 0
+    if r.storage == "copy":
+        own = store.stored_path(folder, r.sha256, filed.suffix)
+        if own.is_file():
+            if own.resolve() != filed.resolve():
+                report.notes.append(f"{what}: checked the copy in this store, {own} (filed "
+                                    f"at {filed}: a restored or moved archive)")
+            where = own
+        elif filed.is_file():
+            report.notes.append(f"{what}: its copy is not in the store {folder}; checked it "
+                                f"where it was filed, {filed}")
+            elsewhere = 1
     if not where.is_file():
         if r.storage == "copy":
-            report.problems.append(f"{what}: its stored copy {where} is missing")
+            line = f"{what}: its stored copy {where} is missing"
+            report.problems.append(line)
+            report.missing[r.id] = line
         else:
             report.notes.append(f"{what}: the linked file {where} is gone (added with "
                                 "--no-copy; the archive keeps its facts, not its audio)")
-        return
+        return elsewhere
     if not verify:
-        return
+        return elsewhere
     try:
         digest = _sha256(where)
     except OSError as exc:
         report.problems.append(f"{what}: its file {where} cannot be read ({exc.strerror})")
-        return
+        return elsewhere
     if digest != r.sha256:
         kind = "stored copy" if r.storage == "copy" else "linked file"
         report.problems.append(f"{what}: its {kind} {where} has changed: SHA-256 {digest[:16]}…"
                                f" where the archive holds {r.sha256[:16]}…")
     else:
         report.files_verified += 1
+    return elsewhere
 
 
 def _sha256(path: Path) -> str:
@@ -145,7 +197,11 @@ def _store_leftovers(folder: Path, referenced: set[Path], report: CheckReport, *
             if not f.is_file():
                 continue
             if f.name.startswith(store.INCOMING):
-                if now - f.stat().st_mtime < INCOMING_GRACE_S:
+                try:
+                    age = now - f.stat().st_mtime
+                except FileNotFoundError:  # an add just renamed it into place
+                    continue
+                if age < INCOMING_GRACE_S:
                     report.notes.append(f"{f}: a copy being written (younger than an hour)")
                     continue
                 report.leftovers.append(str(f))
@@ -202,14 +258,16 @@ def backup(archive, dest: str | Path, *, progress: Progress | None = None) -> Ba
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise ParameterError(f"{dest} exists and is not an empty folder: give a new folder")
     target_db = dest / src.name
-    target_store = dest / archive.store.name
+    target_store = store.default_store_beside(target_db)
     try:
         dest.mkdir(parents=True, exist_ok=True)
-        with closing(sqlite3.connect(f"file:{src}?mode=ro", uri=True)) as source, \
+        source_uri = db.read_only_uri(src) if db.read_only_reason(src) else \
+            db.sqlite_uri(src, mode="ro")
+        with closing(sqlite3.connect(source_uri, uri=True)) as source, \
                 closing(sqlite3.connect(target_db)) as copy:
             source.backup(copy)
             copy.execute("PRAGMA journal_mode = DELETE")  # one self-contained file
-        with closing(sqlite3.connect(f"file:{target_db}?mode=ro", uri=True)) as snap:
+        with closing(sqlite3.connect(db.sqlite_uri(target_db, mode="ro"), uri=True)) as snap:
             rows = snap.execute("SELECT id, sha256, stored_path FROM recordings "
                                 "WHERE storage = 'copy' ORDER BY id").fetchall()
             head = snap.execute("SELECT entry_hash FROM audit_log ORDER BY id DESC "
@@ -231,7 +289,8 @@ def backup(archive, dest: str | Path, *, progress: Progress | None = None) -> Ba
             report.files += 1
             report.bytes += copy_to.stat().st_size
             moves.append((rid, stored, copy_to))
-        _repoint(target_db, moves)
+        copy_id = _repoint(target_db, moves)
+        store.mark(target_store, copy_id)
         report.db_sha256 = _sha256(target_db)
         (dest / "BACKUP.json").write_text(json.dumps(report.to_dict(), indent=2) + "\n",
                                           encoding="utf-8")
@@ -241,12 +300,16 @@ def backup(archive, dest: str | Path, *, progress: Progress | None = None) -> Ba
     return report
 
 
-def _repoint(target_db: Path, moves: list[tuple[int, str, Path]]) -> None:
-    """Point the copy's recordings at the copy's store (a backup must stand on its own).
-
-    The audit log is untouched: its entries keep saying where the files were filed.
+def _repoint(target_db: Path, moves: list[tuple[int, str, Path]]) -> str:
+    """Point the copy's recordings at the copy's store and give the copy its own archive
+    id (a backup must stand on its own: checking it never touches the live store).
+    Returns the copy's id. The audit log is untouched: its entries keep saying where the
+    files were filed.
     """
+    copy_id = str(uuid.uuid4())
     with closing(sqlite3.connect(target_db)) as conn:
         conn.executemany("UPDATE recordings SET stored_path = ? WHERE id = ?",
                          [(str(new), rid) for rid, _, new in moves])
+        conn.execute("UPDATE archive_meta SET value = ? WHERE key = 'archive_id'", (copy_id,))
         conn.commit()
+    return copy_id

@@ -7,6 +7,7 @@ import os
 import shutil
 import sqlite3
 import time
+import urllib.parse
 from contextlib import closing
 from pathlib import Path
 
@@ -89,6 +90,38 @@ def read_only_reason(path: Path) -> str | None:
     return None
 
 
+def sqlite_uri(path: Path, **params: str) -> str:
+    """An SQLite ``file:`` URI for ``path`` (quoted: a ``#`` or ``?`` in a folder name must not
+    cut the path short) with query parameters such as ``mode="ro"``."""
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    return f"file:{urllib.parse.quote(str(path))}" + (f"?{query}" if query else "")
+
+
+def read_only_uri(path: Path) -> str:
+    """How to open an archive that cannot be written, so that it reads what it holds.
+
+    ``mode=ro`` reads a WAL database when SQLite can use (or make) its shared-memory file;
+    when it cannot (a read-only folder or filesystem), ``immutable=1`` reads the main file
+    alone, which is right only when no committed change waits in the ``-wal`` file: then
+    the archive is refused rather than read stale.
+    """
+    plain = sqlite_uri(path, mode="ro")
+    try:
+        with closing(sqlite3.connect(plain, uri=True)) as probe:
+            probe.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return plain
+    except sqlite3.DatabaseError as exc:
+        text = str(exc).lower()
+        if "not a database" in text or "malformed" in text:
+            return plain  # check_sqlite_file says what is wrong with it
+    wal = path.with_name(path.name + "-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        raise ArchiveError(f"the archive {path} is read-only and holds changes not yet merged "
+                           f"into it (its {wal.name} file), which SQLite cannot read without "
+                           "writing: copy its folder somewhere writable and open the copy")
+    return sqlite_uri(path, mode="ro", immutable="1")
+
+
 def create_engine(url: str) -> sa.Engine:
     """An engine with foreign keys on and, for SQLite, WAL mode and real transactions.
 
@@ -104,14 +137,26 @@ def create_engine(url: str) -> sa.Engine:
         except ImportError as exc:
             raise ArchiveError("PostgreSQL needs psycopg: pip install 'purport[postgres]'") from exc
         engine = sa.create_engine(url, pool_pre_ping=True)
+        wait = busy_timeout()
+
+        @sa.event.listens_for(engine, "begin")
+        def _pg_begin(connection):
+            options = connection.get_execution_options()
+            if not options.get("purport_write", False):
+                return
+            # one writer at a time, as SQLite does: the audit log is one chain, and a
+            # writer that waits, waits a bounded time (0 would mean for ever to PostgreSQL)
+            ms = max(int(options.get("purport_wait", wait) * 1000), 1)
+            connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{ms}ms'")
+            connection.exec_driver_sql("LOCK TABLE audit_log IN EXCLUSIVE MODE")
+
         _translate_errors(engine, url)
         return engine
     path = sqlite_path(url)
     read_only = read_only_reason(path) if path is not None and path.exists() else None
     wait = busy_timeout()
     if read_only:
-        immutable = "&immutable=1" if "filesystem" in read_only else ""
-        target = f"file:{path}?mode=ro{immutable}"
+        target = read_only_uri(path)
         engine = sa.create_engine("sqlite://", creator=lambda: sqlite3.connect(
             target, uri=True, check_same_thread=False))
     else:
@@ -148,28 +193,31 @@ def create_engine(url: str) -> sa.Engine:
 def _begin_write(connection: sa.Connection, wait: float) -> None:
     """BEGIN IMMEDIATE, waiting for another writer up to ``wait`` seconds and saying so."""
     raw = connection.connection.dbapi_connection
+    first = min(wait, WAIT_NOTICE_AFTER)
     try:
-        raw.execute("BEGIN IMMEDIATE")
-        return
-    except sqlite3.OperationalError as exc:
-        if not _locked(exc):
-            raise
-        if wait <= WAIT_NOTICE_AFTER:
-            raise ArchiveBusyError("the archive is busy: another process is writing to it; "
-                                   "nothing was changed") from None
-    started = time.monotonic()
-    log.warning("the archive is busy: another purport process is writing; waiting up to "
-                "%g s (set $PURPORT_BUSY_TIMEOUT to change)", wait)
-    try:
-        raw.execute(f"PRAGMA busy_timeout = {int(max(wait - WAIT_NOTICE_AFTER, 0) * 1000)}")
-        raw.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError as exc:
-        if not _locked(exc):
-            raise
-        raise ArchiveBusyError(
-            f"the archive is busy: another process has been writing to it for "
-            f"{time.monotonic() - started + WAIT_NOTICE_AFTER:.0f} s; nothing was changed, "
-            "try again when it is done (or set $PURPORT_BUSY_TIMEOUT to wait longer)") from None
+        raw.execute(f"PRAGMA busy_timeout = {int(first * 1000)}")
+        try:
+            raw.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if not _locked(exc):
+                raise translate(exc, "the archive") or exc from None
+            if wait <= first:
+                raise ArchiveBusyError("the archive is busy: another process is writing to "
+                                       "it; nothing was changed") from None
+        started = time.monotonic()
+        log.warning("the archive is busy: another purport process is writing; waiting up "
+                    "to %g s (set $PURPORT_BUSY_TIMEOUT to change)", wait)
+        raw.execute(f"PRAGMA busy_timeout = {int((wait - first) * 1000)}")
+        try:
+            raw.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if not _locked(exc):
+                raise translate(exc, "the archive") or exc from None
+            raise ArchiveBusyError(
+                f"the archive is busy: another process has been writing to it for "
+                f"{time.monotonic() - started + first:.0f} s; nothing was changed, try again "
+                "when it is done (or set $PURPORT_BUSY_TIMEOUT to wait longer)") from None
     finally:
         raw.execute(f"PRAGMA busy_timeout = {int(WAIT_NOTICE_AFTER * 1000)}")
 
@@ -195,7 +243,8 @@ def translate(exc: BaseException, url: str) -> ArchiveError | None:
         return exc
     text = str(exc).lower()
     where = redact(url)
-    if _locked(exc) or "lock timeout" in text or "lock_timeout" in text:
+    if (_locked(exc) or "lock timeout" in text or "lock_timeout" in text
+            or "deadlock detected" in text):
         return ArchiveBusyError("the archive is busy: another process is writing to it; "
                                 "nothing was changed, try again when it is done")
     if "readonly database" in text or "read-only" in text or "read only" in text:
@@ -242,10 +291,9 @@ def check_sqlite_file(path: Path) -> None:
     """Refuse a path that exists but is not an SQLite database (before SQLAlchemy touches it)."""
     if path.is_dir():
         raise ArchiveError(f"{path} is a directory, not an archive file")
-    read_only = read_only_reason(path)
-    mode = "ro&immutable=1" if read_only and "filesystem" in read_only else "ro"
+    target = read_only_uri(path) if read_only_reason(path) else sqlite_uri(path, mode="ro")
     try:
-        with closing(sqlite3.connect(f"file:{path}?mode={mode}", uri=True)) as probe:
+        with closing(sqlite3.connect(target, uri=True)) as probe:
             probe.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlite3.DatabaseError as exc:
         text = str(exc).lower()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import json
 import logging
@@ -34,6 +35,7 @@ from purport.archive.schema import (
     JOB_STATES,
     ROLES,
     SCOPES,
+    archive_meta,
     assessments,
     audit_log,
     calibrations,
@@ -105,6 +107,13 @@ class Archive:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @functools.cached_property
+    def archive_id(self) -> str:
+        """This archive's UUID (copies made by ``purport backup`` share it)."""
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(archive_meta.c.value).where(
+                archive_meta.c.key == "archive_id")).scalar_one()
+
     # -- transactions -------------------------------------------------------
 
     @contextmanager
@@ -115,6 +124,7 @@ class Archive:
         past it, ArchiveBusyError.
         """
         txn: Transaction | None = None
+        committed = False
         try:
             with self.engine.connect() as conn:
                 options: dict[str, Any] = {"purport_write": True}
@@ -122,20 +132,20 @@ class Archive:
                     options["purport_wait"] = wait
                 conn = conn.execution_options(**options)
                 trans = conn.begin()
-                if wait is not None and self.engine.dialect.name == "postgresql":
-                    # 0 would mean "wait for ever" to PostgreSQL
-                    conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{max(int(wait * 1000), 1)}ms'")
                 txn = Transaction(conn)
                 try:
                     yield txn
                     trans.commit()
+                    committed = True
                 except BaseException:
-                    trans.rollback()
+                    if not committed:
+                        trans.rollback()
                     raise
         except BaseException:
-            if txn is not None:
+            if txn is not None and not committed:  # after COMMIT the copies are the archive's
                 store.discard(txn.new_files)
-            raise
+            if not committed:
+                raise
         store.discard(txn.doomed_files)
 
     @contextmanager
@@ -262,7 +272,8 @@ class Archive:
             if row is None:
                 status = "added"
                 if copy:
-                    path, is_new = store.put(self.store, Path(info.path), info.sha256)
+                    path, is_new = store.put(self.store, Path(info.path), info.sha256,
+                                             archive_id=self.archive_id)
                     if is_new:
                         t.new_files.append(path)
                     storage, where = "copy", str(path)
@@ -424,6 +435,15 @@ class Archive:
                     return row.id
         raise NotFoundError(f"no recording {ref!r} in the archive (give an id or a sha256 prefix)")
 
+    def _stored(self, row: Any) -> str:
+        """Where a recording's file is: its copy in this archive's store when it is there
+        (a restored or moved archive), else where it was filed."""
+        if row.storage == "copy":
+            own = store.stored_path(self.store, row.sha256, Path(row.stored_path).suffix)
+            if str(own) != row.stored_path and own.is_file():
+                return str(own)
+        return row.stored_path
+
     def _recording(self, conn: sa.Connection, recording_id: int) -> Recording:
         row = conn.execute(sa.select(recordings, speakers.c.name.label("speaker_name"))
                            .select_from(recordings.outerjoin(speakers))
@@ -434,7 +454,7 @@ class Archive:
             release_recordings.c.recording_id == recording_id)).scalars().all()
         return Recording(
             id=row.id, sha256=row.sha256, name=row.name, size_bytes=row.size_bytes,
-            storage=row.storage, stored_path=row.stored_path, container=row.container,
+            storage=row.storage, stored_path=self._stored(row), container=row.container,
             codec=row.codec, bit_rate=row.bit_rate, sample_rate=row.sample_rate,
             channels=row.channels, duration=row.duration, tags=dict(row.tags or {}),
             role=row.role, speaker=row.speaker_name, notes=row.notes, added_at=row.added_at,
@@ -651,6 +671,11 @@ class Archive:
                 )).inserted_primary_key[0]
             t.conn.execute(reports.update().where(reports.c.id == report_id)
                            .values(release_id=release_id))
+            audit.append(t.conn, "release filed" if created else "release updated",
+                         f"release {release_id}", detail={
+                             "report": report_id, "speaker": speaker_id, "date": date,
+                             "medium": medium, "outlet": outlet, "channels": list(channels),
+                             "duration_minutes": duration_minutes})
             return release_id, created
 
     def reports(self, *, speaker: str | int | None = None,
@@ -938,8 +963,9 @@ def _clean(text: str, what: str, *, limit: int = 200) -> str:
     text = (text or "").strip()
     if not text:
         raise ParameterError(f"{what} must not be empty")
-    if any(unicodedata.category(c) == "Cc" for c in text):
-        raise ParameterError(f"{what} must not hold control characters: {text[:60]!r}")
+    if any(unicodedata.category(c) in ("Cc", "Cs") for c in text):
+        raise ParameterError(f"{what} must not hold control characters or bytes that are "
+                             f"not UTF-8: {text[:60]!r}")
     if len(text) > limit:
         raise ParameterError(f"{what} is {len(text)} characters long; the archive keeps at "
                              f"most {limit}")

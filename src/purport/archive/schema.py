@@ -282,3 +282,12 @@ audit_log = sa.Table(
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("entry_hash", sa.String(64), nullable=False, unique=True),
 )
+
+# Facts about the archive itself: ``archive_id``, the UUID its store folder is marked with
+# (so ``purport check --clean`` never tidies another archive's store).
+archive_meta = sa.Table(
+    "archive_meta",
+    metadata,
+    sa.Column("key", sa.String(40), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)

@@ -1,8 +1,11 @@
-"""The audit log: every change to the archive, append-only and hash-chained.
+"""The audit log: every change to the archive, append-only and hash-chained; and the
+archive's identity (a UUID its store is marked with).
 
 Revision ID: 0007
 Revises: 0006
 """
+
+import uuid
 
 import sqlalchemy as sa
 from alembic import op
@@ -28,6 +31,12 @@ def upgrade() -> None:
         sa.Column("prev_hash", sa.String(64), nullable=False),
         sa.Column("entry_hash", sa.String(64), nullable=False, unique=True),
     )
+    meta = op.create_table(
+        "archive_meta",
+        sa.Column("key", sa.String(40), primary_key=True),
+        sa.Column("value", sa.Text, nullable=False),
+    )
+    op.bulk_insert(meta, [{"key": "archive_id", "value": str(uuid.uuid4())}])
     if op.get_bind().dialect.name == "postgresql":
         op.execute(f"""
             CREATE FUNCTION purport_audit_append_only() RETURNS trigger AS $$
@@ -45,3 +54,4 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER audit_log_append_only ON audit_log")
         op.execute("DROP FUNCTION purport_audit_append_only()")
     op.drop_table("audit_log")
+    op.drop_table("archive_meta")
