@@ -38,23 +38,45 @@ def add_files(archive: Archive, paths: Sequence[str | Path], *, role: str | None
         raise PurportError("no files given")
     if speaker is not None:
         archive.speaker(speaker)  # fail before decoding anything
+    # decode and fingerprint first, outside the transaction: the archive's write lock is
+    # held only while filing, not for minutes of decoding
+    ready: list[tuple[Path, media.MediaInfo, reuse.Fingerprint | None]] = []
+    for i, path in enumerate(paths, 1):
+        try:
+            signal = media.load(path, sr=ANALYSIS_SR, max_bytes=max_bytes,
+                                max_duration=max_duration)
+        except PurportError as exc:
+            if len(paths) == 1:
+                raise
+            raise type(exc)(f"file {i} of {len(paths)} failed, nothing was added: "
+                            f"{exc}") from exc
+        known = archive.fingerprinted(signal.info.sha256, reuse.METHOD)
+        ready.append((path, signal.info, None if known else fingerprint_signal(signal)))
+        del signal
+        if progress is not None:
+            progress(i, len(paths), path)
     results: list[AddResult] = []
     with nullcontext(txn) if txn is not None else archive.transaction() as txn:
-        for i, path in enumerate(paths, 1):
+        for i, (path, info, fp) in enumerate(ready, 1):
             try:
-                signal = media.load(path, sr=ANALYSIS_SR, max_bytes=max_bytes,
-                                    max_duration=max_duration)
-                result = add_signal(archive, signal, role=role, speaker=speaker,
-                                    provenance=provenance, copy=copy, notes=notes, txn=txn)
+                recording, status, merged = archive.add_recording(
+                    info, role=role, speaker=speaker, provenance=provenance, copy=copy,
+                    notes=notes, txn=txn)
+                if not archive.has_fingerprint(recording.id, reuse.METHOD, txn=txn):
+                    if fp is None:  # fingerprinted when we looked, removed since: decode again
+                        fp = fingerprint_signal(media.load(info.path, sr=ANALYSIS_SR,
+                                                           max_bytes=max_bytes,
+                                                           max_duration=max_duration))
+                    archive.put_fingerprint(recording.id, method=fp.method, n_hashes=len(fp),
+                                            seconds=fp.duration, data=reuse.to_bytes(fp),
+                                            txn=txn)
             except PurportError as exc:
                 if len(paths) == 1:
                     raise
                 raise type(exc)(f"file {i} of {len(paths)} failed, nothing was added: "
                                 f"{exc}") from exc
-            results.append(AddResult(path=str(path), status=result.status,
-                                     recording=result.recording, merged=result.merged))
-            if progress is not None:
-                progress(i, len(paths), path)
+            results.append(AddResult(path=str(path), status=status, recording=recording,
+                                     merged=merged))
     return results
 
 

@@ -484,6 +484,14 @@ class Archive:
                 fingerprints.c.recording_id == recording_id,
                 fingerprints.c.method == method)).first() is not None
 
+    def fingerprinted(self, sha256: str, method: str) -> bool:
+        """Whether the recording with these bytes is in the archive with its fingerprint."""
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(fingerprints.c.recording_id)
+                                .select_from(fingerprints.join(recordings))
+                                .where(recordings.c.sha256 == sha256,
+                                       fingerprints.c.method == method)).first() is not None
+
     def fingerprint_stamps(self, method: str) -> dict[int, str]:
         """Recording id -> when its fingerprint was stored: what a cached index is checked by."""
         with self.engine.connect() as conn:
