@@ -671,3 +671,55 @@ def test_an_interrupt_after_commit_keeps_the_copy(env, monkeypatch):
         rec = archive.add_recording(media.probe(write_wav(env / "a.wav", seconds=1.0)))[0]
         monkeypatch.setattr(sa.Connection, "close", real_close)
         assert Path(archive.recording(rec.id).stored_path).is_file()
+
+
+# -- minor defects -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("seconds, shown", [(839.96, "14:00.0"), (59.97, "1:00.0"),
+                                            (3599.96, "1:00:00.0"), (12.34, "0:12.3")])
+def test_times_round_before_they_are_split_so_no_minute_has_60_seconds(seconds, shown):
+    from purport.cli import _hms
+
+    assert _hms(seconds) == shown
+
+
+def test_serve_on_a_busy_port_says_so_before_serving(capsys, env):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code, out, err = run(capsys, "serve", "--port", str(port))
+    assert "cannot listen on 127.0.0.1" in one_line_error(code, err)
+    assert "serving" not in out + err
+
+
+def test_when_on_a_short_recording_says_why_roughness_is_missing(capsys, tmp_path):
+    from tests.test_timing import grid_path
+
+    clip = write_wav(tmp_path / "short.wav", seconds=3.0)
+    log = tmp_path / "grid.csv"
+    log.write_text("timestamp,frequency_hz\n" + "".join(
+        f"{1_700_000_000 + i},{f:.4f}\n" for i, f in enumerate(grid_path(600, seed=1))))
+    code, out, err = run(capsys, "when", str(clip), "--grid", str(log))
+    assert code == 0, err
+    assert "None" not in out and "roughness not measured" in out
+
+
+def test_a_silent_comparison_says_holds_not_hold():
+    from purport.voice.calibrate import default_calibration
+    from purport.voice.compare import compare
+    from purport.voice.embed import Embedded, Quality
+
+    empty = Embedded(encoder="x", vector=np.zeros(0, np.float32),
+                     window_times=np.zeros((0, 2)), window_vectors=np.zeros((0, 256)),
+                     quality=Quality(duration=1.0, net_speech_seconds=0.0, snr_db=None,
+                                     clipped_fraction=0.0, warnings=[]))
+    report = compare(empty, [empty], calibration=default_calibration())
+    assert report.verbal == "no comparison: the questioned recording holds too little speech"
+
+
+def test_a_file_name_too_long_for_the_filesystem_is_one_line(capsys, env):
+    code, _, err = run(capsys, "when", "x.wav", "--grid", "g" * 5000 + ".csv")
+    assert "File name too long" in one_line_error(code, err)

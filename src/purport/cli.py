@@ -1213,6 +1213,10 @@ def _user_error(exc: BaseException) -> str | None:
         return f"the disk is full{where}: nothing was changed; free some space and try again"
     if isinstance(exc, OSError) and exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
         return f"cannot write {exc.filename or 'a file'}: {exc.strerror}"
+    if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+        name = str(exc.filename)
+        name = name if len(name) <= 80 else name[:60] + "…" + name[-10:]
+        return f"{name}: {exc.strerror}"
     if isinstance(exc, UnicodeEncodeError):
         bad = exc.object[max(exc.start - 20, 0): exc.end + 20] if isinstance(exc.object, str) \
             else ""
