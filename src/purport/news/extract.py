@@ -18,7 +18,7 @@ from typing import Any
 
 from purport.errors import ParameterError
 from purport.news.vocab import load_vocabulary
-from purport.timing.content import read_text
+from purport.textfile import read_text
 
 MONTHS = {m.lower(): i for i, m in enumerate(calendar.month_name) if m}
 MONTHS.update({m.lower(): i for i, m in enumerate(calendar.month_abbr) if m})
@@ -107,7 +107,7 @@ def read_article(path: str | Path) -> dict[str, Any]:
     """Text and metadata of an article file: HTML through trafilatura/htmldate, or text.
 
     The text's encoding is its byte-order mark's (UTF-8, UTF-16, UTF-32), else UTF-8, else
-    cp1252 or Latin-1 (see :func:`purport.timing.content.decode_text`); binary data, an
+    cp1252 or Latin-1 (see :func:`purport.textfile.decode_text`); binary data, an
     empty file or one over ``MAX_ARTICLE_BYTES`` is refused in one line naming the file.
     """
     path = Path(path)

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from purport.errors import ParameterError
+from purport.textfile import long_line, read_text
 
 MAX_FILL = 5  # seconds of gap filled by interpolation
 #: A value this far (Hz) from the log's nominal 50 or 60 Hz is refused: real grids stay within
@@ -100,7 +101,6 @@ def read_csv(path: str | Path) -> GridLog:
     0.5 Hz); and files that cover less than a minute, hold fewer than 60 values, span more
     than ``MAX_LOG_DAYS`` days, are larger than ``MAX_CSV_BYTES`` or are not text.
     """
-    from purport.timing.content import long_line, read_text
 
     path = Path(path)
     text = read_text(path, what="a grid log (CSV of timestamp,frequency_hz)",
