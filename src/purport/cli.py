@@ -24,7 +24,9 @@ from purport.errors import ParameterError, PurportError
 
 app = typer.Typer(
     help="purport: verify purported audio statements and keep the speaker's record.\n\n"
-    "The archive is an SQLite file (purport.db, or $PURPORT_DB) or a postgresql:// URL.",
+    "The archive is an SQLite file (purport.db, or $PURPORT_DB) or a postgresql:// URL. "
+    "Errors are one line; --debug anywhere on the line shows the traceback of one purport "
+    "did not expect (otherwise kept in a log file the message names).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
