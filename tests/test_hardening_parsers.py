@@ -22,15 +22,14 @@ import pytest
 from purport import media
 from purport.archive import Archive
 from purport.assess.record import add_reports
-from purport.assess.reuse import fingerprint_signal, read_fingerprint
+from purport.assess.reuse import read_fingerprint
 from purport.errors import ParameterError, PurportError
 from purport.news.extract import read_article
 from purport.news.record import read_meta
-from purport.reuse import Index, fingerprint, match, match_self, to_bytes
+from purport.reuse import fingerprint, to_bytes
 from purport.reuse import index as fpfile
 from purport.timing import content, enf, grid
 from purport.timing.report import enf_report
-from tests.conftest import save_wav
 from tests.speechlike import speech
 
 SR = 16000
@@ -269,81 +268,6 @@ def test_web_match_of_a_truncated_fingerprint_is_a_422_not_a_500(tmp_path, fp_by
                    files={"fingerprint": ("q.fp", fp_bytes[:1000])})
     assert r.status_code == 422, r.text
     assert "truncated or damaged" in json.dumps(r.json())
-
-
-# -- repeats inside one recording that carry no information -----------------------------
-
-def _gated(y: np.ndarray, seed: int) -> np.ndarray:
-    """``y`` with silences of 0.1-0.6 s after every 0.3-1.4 s of sound."""
-    rng = np.random.default_rng(seed)
-    gate, pos = np.ones(len(y)), 0
-    while pos < len(y):
-        on, off = int(rng.uniform(0.3, 1.4) * SR), int(rng.uniform(0.1, 0.6) * SR)
-        gate[pos + on:pos + on + off] = 0
-        pos += on + off
-    return y * gate
-
-
-def _tone_like(kind: str, seconds: float) -> tuple[np.ndarray, int]:
-    t = np.arange(int(seconds * SR)) / SR
-    square = 0.3 * np.sign(np.sin(2 * np.pi * 440 * t))
-    y = {"square": square, "square-220": 0.3 * np.sign(np.sin(2 * np.pi * 220 * t)),
-         "tone-with-silences": _gated(0.5 * np.sin(2 * np.pi * 440 * t), seed=2),
-         "tone": 0.5 * np.sin(2 * np.pi * 440 * t)}[kind.removesuffix("-8k")]
-    if kind.endswith("-8k"):
-        return media.resample(y.astype(np.float32), orig_sr=SR, target_sr=8000), 8000
-    return y, SR
-
-
-@pytest.mark.parametrize("kind, seconds", [
-    ("tone", 30.0), ("tone-8k", 30.0),          # no peaks at all (landmarks v2)
-    ("square", 30.0), ("square-8k", 30.0),      # were repeats at fmp 3e-17 and 6e-18
-    ("tone-with-silences", 120.0),              # was a repeat at 4e-3
-    ("square-220", 120.0),                      # was a repeat overlapping its source, 4e-14
-])
-def test_tone_like_audio_does_not_repeat_itself(kind, seconds):
-    y, sr = _tone_like(kind, seconds)
-    assert match_self(fingerprint(np.asarray(y, np.float32), sr=sr)) == []
-
-
-@pytest.mark.parametrize("background", ["none", "hum", "square"])
-def test_a_pasted_passage_is_still_found_over_a_steady_background(background):
-    y = speech(40.0, seed=5)
-    t = np.arange(int(46 * SR)) / SR
-    edited = np.concatenate([y[:25 * SR], y[5 * SR:11 * SR], y[25 * SR:]])
-    edited = edited + {"none": 0.0,
-                       "hum": 0.05 * sum(np.sin(2 * np.pi * 50 * k * t) / k for k in range(1, 8)),
-                       "square": 0.3 * np.sign(np.sin(2 * np.pi * 440 * t))}[background]
-    (m,) = match_self(fingerprint(edited.astype(np.float32), sr=SR))
-    # the copy (25-31 s) repeats 5-11 s; a loud steady background blurs the boundaries
-    assert m.query_start - m.ref_start == pytest.approx(20.0, abs=0.1)
-    assert m.query_start <= 26.0 and m.query_end >= 30.0
-    assert m.false_match_probability < 1e-10
-
-
-def test_a_passage_pasted_three_times_in_a_row_is_still_found():
-    """Its copies overlap their sources at one lag, but not at twice that lag."""
-    y = speech(40.0, seed=6)
-    loop = y[10 * SR:14 * SR]
-    edited = np.concatenate([y[:20 * SR], loop, loop, loop, y[20 * SR:]])
-    found = match_self(fingerprint(edited.astype(np.float32), sr=SR))
-    assert any(abs(m.query_start - 28.0) < 1.0 and abs(m.ref_start - 20.0) < 1.0
-               for m in found), found
-
-
-def test_a_file_fingerprint_of_a_square_wave_does_not_repeat(tmp_path):
-    t = np.arange(30 * SR) / SR
-    path = save_wav(tmp_path / "square.wav", 0.3 * np.sign(np.sin(2 * np.pi * 440 * t)))
-    fp = fingerprint_signal(media.load(path, sr=media.SR))
-    assert match_self(fp) == []
-
-
-def test_an_index_match_is_unchanged_by_the_self_rules():
-    y = speech(60.0, seed=9)
-    index = Index()
-    index.add(1, fingerprint(y, sr=SR))
-    (m,) = match(index, fingerprint(y[12 * SR:24 * SR], sr=SR))
-    assert m.recording_id == 1 and m.ref_start == pytest.approx(12.0, abs=0.3)
 
 
 # -- grid logs -------------------------------------------------------------------------------
