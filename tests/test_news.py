@@ -595,3 +595,26 @@ def test_written_fresh_article_fields(case, tmp_path):
     got["channels"] = sorted(got["channels"])
     got["previous_release"] = r.previous_release["date"] if r.previous_release else None
     assert got == {**want, "channels": sorted(want["channels"])}
+
+
+def test_news_add_takes_the_publication_date_of_one_article_on_the_command_line(tmp_path,
+                                                                                capsys):
+    from purport.cli import main
+
+    article = _write(tmp_path, "a.txt", "Abu Fulan al-Mithali released an audio message on "
+                     "Tuesday urging attacks, posted on Telegram. It lasted 12 minutes.")
+    db = str(tmp_path / "a.db")
+    with Archive.init(db, store_dir=tmp_path / "s") as archive:
+        archive.add_speaker("Abu Fulan al-Mithali", aliases=["Abu Fulan"])
+    with pytest.raises(SystemExit) as exit_:
+        main(["news", "add", str(article), "--db", db])
+    assert exit_.value.code in (0, None)
+    said = capsys.readouterr().out
+    assert "no release date" in said and "give --published" in said
+    other = _write(tmp_path, "b.txt", article.read_text() + " The group said so.")
+    with pytest.raises(SystemExit) as exit_:
+        main(["news", "add", str(other), "--published", "2024-05-08", "--db", db])
+    assert "release 1 of Abu Fulan al-Mithali on 2024-05-07" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_:
+        main(["news", "add", str(article), str(other), "--published", "2024-05-08", "--db", db])
+    assert exit_.value.code == 1 and "one article file" in capsys.readouterr().err

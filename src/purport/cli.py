@@ -813,20 +813,45 @@ def news_add(
     files: Annotated[list[Path], typer.Argument(help="Article files or folders of them.")],
     meta: Annotated[Path | None, typer.Option(
         help="JSON: file name -> {published, outlet, url}.")] = None,
+    published: Annotated[str | None, typer.Option(
+        help="Publication date YYYY-MM-DD of the one article given (what the text cannot "
+        "say of itself).")] = None,
+    outlet: Annotated[str | None, typer.Option(
+        help="The newspaper or site of the one article given.")] = None,
+    url: Annotated[str | None, typer.Option(help="Where the one article given came from.")
+                   ] = None,
     db: Db = None, json_: Json = False,
 ) -> None:
     """Extract and file articles: each report is linked to the release it reports."""
     from purport.assess import record
 
+    _date(published, "--published")
+    given = {k: v for k, v in (("published", published), ("outlet", outlet), ("url", url))
+             if v is not None}
+    if given and (len(files) != 1 or files[0].is_dir()):
+        raise ParameterError("--published, --outlet and --url describe one article file: "
+                             "give one file, or a --meta file for several")
+    if given and meta is not None:
+        raise ParameterError("give the article's facts with --published/--outlet/--url or "
+                             "in --meta, not both")
     with _interruptible(), Archive(db) as archive:
-        results = record.add_reports(archive, files, meta=meta)
+        results = record.add_reports(archive, files, meta=meta,
+                                     facts={files[0].name: given} if given else None)
     if json_:
         _emit(results)
         return
     for r in results:
-        what = (f"release {r['release_id']} of {r['speaker']} on {r['release_date']}"
-                if r["release_id"] else "no release" if not r["is_release_report"]
-                else "a release without a resolvable date or speaker")
+        if r["release_id"]:
+            what = f"release {r['release_id']} of {r['speaker']} on {r['release_date']}"
+        elif not r["is_release_report"]:
+            what = "no release (the article reports none)"
+        else:
+            missing = [w for w, have in (("speaker", r["speaker"]),
+                                         ("release date", r["release_date"])) if not have]
+            what = ("a release report, not filed under a release: the text gives no "
+                    + " and no ".join(missing))
+            if not r.get("published"):
+                what += " (and no publication date: give --published YYYY-MM-DD)"
         out.print(f"{r['status']:15} report {r['report_id']} {r['file']}: {what}")
 
 

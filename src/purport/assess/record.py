@@ -33,14 +33,16 @@ def extract_file(path: str | Path, *, published: str | None = None, outlet: str 
 
 
 def add_reports(archive: Archive, paths: list[str | Path], *,
-                meta: str | Path | None = None) -> list[dict[str, Any]]:
+                meta: str | Path | None = None,
+                facts: dict[str, dict[str, str]] | None = None) -> list[dict[str, Any]]:
     """``purport news add``: extract and file every article, in one transaction.
 
-    ``meta``: a JSON object mapping file names to {"published", "outlet", "url"}.
+    ``meta``: a JSON object mapping file names to {"published", "outlet", "url"}; ``facts``
+    the same mapping given directly (``--published`` and friends for one file).
     A report of a release is linked to the speaker's release of that day (merged with
     other outlets' reports of it), created if new; other reports are stored as such.
     """
-    sidecar = read_meta(meta) if meta is not None else {}
+    sidecar = read_meta(meta) if meta is not None else dict(facts or {})
     files = article_files(paths)
     results = []
     with archive.transaction() as txn:
@@ -77,7 +79,7 @@ def add_reports(archive: Archive, paths: list[str | Path], *,
                             "status": "added" if created else "already present",
                             "is_release_report": rec.is_release_report,
                             "speaker": rec.speaker, "release_date": rec.release_date,
-                            "release_id": release_id})
+                            "published": rec.published, "release_id": release_id})
     return results
 
 
