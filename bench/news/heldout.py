@@ -104,7 +104,8 @@ def results_md(set_path: Path, runs: list[dict]) -> str:
     data = json.loads(set_path.read_text())
     lines = [f"# {set_path.stem}: held-out news extraction", "",
              data.get("about", ""), "",
-             f"Regenerate: `.venv/bin/python bench/news/heldout.py {set_path.relative_to(Path.cwd()) if set_path.is_relative_to(Path.cwd()) else set_path}`. "
+             f"Regenerate: `.venv/bin/python bench/news/heldout.py bench/news/{set_path.name}"
+             " --label LABEL --save`. "
              "is_release_report counts every article (distractors must be rejected); the other "
              "fields count the release reports only.", ""]
     head = "| field | " + " | ".join(f"{r['label']} ({r['commit']}, {r['date']})"
