@@ -618,3 +618,26 @@ def test_news_add_takes_the_publication_date_of_one_article_on_the_command_line(
     with pytest.raises(SystemExit) as exit_:
         main(["news", "add", str(article), str(other), "--published", "2024-05-08", "--db", db])
     assert exit_.value.code == 1 and "one article file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name, year, ordinal, day", [
+    ("Eid al-Adha", 2018, "first", dt.date(2018, 8, 21)),   # as most countries kept it
+    ("Eid al-Adha", 2016, None, dt.date(2016, 9, 12)),
+    ("Eid al-Fitr", 2024, "first", dt.date(2024, 4, 10)),
+    ("Ramadan", 2016, None, dt.date(2016, 6, 6)),
+])
+def test_a_holiday_dates_a_release_to_a_window_that_holds_the_day_it_was_kept(name, year,
+                                                                              ordinal, day):
+    from purport.news.holidays import window
+
+    w = window(name, year, ordinal=ordinal)
+    assert w.first <= day <= w.last and w.days <= 33 and "Umm al-Qura" in w.source
+    assert window("Christmas", year) is None
+
+
+def test_holidays_named_in_a_sentence_are_found():
+    from purport.news.holidays import mentioned
+
+    found = mentioned("It was released on the first day of Eid al-Adha, after Ramadan.", 2018)
+    assert [w.name for w in found] == ["first day of eid al-adha", "ramadan"]
+    assert found[0].first == dt.date(2018, 8, 20) and found[0].last == dt.date(2018, 8, 22)
