@@ -641,3 +641,46 @@ def test_holidays_named_in_a_sentence_are_found():
     found = mentioned("It was released on the first day of Eid al-Adha, after Ramadan.", 2018)
     assert [w.name for w in found] == ["first day of eid al-adha", "ramadan"]
     assert found[0].first == dt.date(2018, 8, 20) and found[0].last == dt.date(2018, 8, 22)
+
+
+def test_content_dating_uses_the_dated_events_the_stored_reports_state(tmp_path, capsys):
+    from purport.cli import main
+    from tests.conftest import write_wav
+
+    a = _write(tmp_path, "a.txt", "Abu Fulan al-Mithali released an audio message on "
+               "Saturday, posted on Telegram. Front fighters captured the government compound "
+               "in Ramadi on Friday after days of fighting. The authenticity of the recording "
+               "could not be verified.")
+    b = _write(tmp_path, "b.txt", "A new audio message from Abu Fulan al-Mithali was posted "
+               "on Telegram on Wednesday. Government forces retook the Haditha dam on Tuesday. "
+               "The dam had been held by the Front since the winter.")
+    db = str(tmp_path / "a.db")
+    with Archive.init(db, store_dir=tmp_path / "s") as archive:
+        archive.add_speaker("Abu Fulan al-Mithali", aliases=["Abu Fulan"])
+        add_reports(archive, [a])
+        add_reports(archive, [b])
+    meta = _write(tmp_path, "meta.json", json.dumps({
+        "a.txt": {"published": "2025-03-08"}, "b.txt": {"published": "2025-04-16"}}))
+    db2 = str(tmp_path / "b.db")
+    with Archive.init(db2, store_dir=tmp_path / "s2") as archive:
+        archive.add_speaker("Abu Fulan al-Mithali", aliases=["Abu Fulan"])
+        add_reports(archive, [a, b], meta=meta)
+        from purport.assess.record import press_catalog
+        catalog = press_catalog(archive)
+    dated = {e.title.split(" after")[0]: e.date.isoformat() for e in catalog}
+    assert dated["Front fighters captured the government compound in Ramadi on Friday"] == \
+        "2025-03-07"
+    assert any(d == "2025-04-15" and "Haditha" in t for t, d in dated.items())
+    transcript = _write(tmp_path, "t.txt", "Praise be to God. Your brothers have taken the "
+                        "government compound in Ramadi, and the enemy has fled the city.")
+    clip = write_wav(tmp_path / "q.wav", seconds=3.0)
+    with pytest.raises(SystemExit) as exit_:
+        main(["when", str(clip), "--transcript", str(transcript), "--db", db2, "--json"])
+    assert exit_.value.code in (0, None)
+    content = json.loads(capsys.readouterr().out)["content"]
+    assert content["not_before"] == "2025-03-07", content
+    assert "report" in content["evidence"][0]["source"] and "a.txt" in \
+        content["evidence"][0]["source"]
+    with pytest.raises(SystemExit) as exit_:  # no reports with dated events, no CSV
+        main(["when", str(clip), "--transcript", str(transcript), "--db", db])
+    assert exit_.value.code == 1 and "events catalog" in capsys.readouterr().err

@@ -293,7 +293,7 @@ def test_verify_refuses_bad_requests_before_queuing(site, tmp_path):
     with open(wav, "rb") as f:
         r = c.post("/api/verify", headers=h, files={"file": ("q.wav", f)},
                    data={"transcript": "words without events"})
-    assert r.status_code == 422 and "both" in r.json()["error"]["message"]
+    assert r.status_code == 422 and "events catalog" in r.json()["error"]["message"]
     r = c.post("/api/verify", headers=h, files={"file": ("q.ogg", b"garbage" * 50)})
     assert r.status_code == 422
     assert len(site["app"].state.archive.jobs()) == n_jobs

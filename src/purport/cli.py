@@ -687,8 +687,12 @@ def when(
 
     if region and grid:
         raise ParameterError("give --region or --grid, not both")
+    # a transcript is dated against the user's events and the archive's press reports:
+    # the archive is needed for a region or when no events CSV is given, else used if there
+    needed = bool(region) or (transcript is not None and events is None)
+    wanted = transcript is not None and (db is not None or Path("purport.db").exists())
     with _interruptible():
-        with _archive_if(bool(region), db) as archive:
+        with _archive_if(needed or wanted, db) as archive:
             result = timing.when_file(file, archive=archive, region=region, grid_csv=grid,
                                      between=between, transcript=transcript, events=events)
     if json_:
@@ -721,7 +725,8 @@ def when(
         out.print(f"content: {c['message']}")
         for ev in c["evidence"]:
             out.print(f"  {ev['event_date']} {ev['event']}: \"{ev['sentence']}\" "
-                      f"(similarity {ev['similarity']}, keywords {ev['keywords']})")
+                      f"(similarity {ev['similarity']}, keywords {ev['keywords']})"
+                      + (f" [from {ev['source']}]" if ev.get("source") else ""))
     out.print(f"method: {e['method']}")
     out.print(f"limits: {e['limits']}")
 

@@ -14,8 +14,10 @@ from typing import Any
 
 from purport.archive import Archive, Recording
 from purport.errors import PurportError
+from purport.news.events import press_events
 from purport.news.extract import Record
 from purport.news.record import article_files, extract_article, read_meta, timeline
+from purport.timing import content
 
 
 def _speakers(archive: Archive | None) -> dict[str, list[str]]:
@@ -81,6 +83,21 @@ def add_reports(archive: Archive, paths: list[str | Path], *,
                             "speaker": rec.speaker, "release_date": rec.release_date,
                             "published": rec.published, "release_id": release_id})
     return results
+
+
+def press_catalog(archive: Archive) -> list[content.Event]:
+    """The dated events the archive's press reports state, as an events catalog for content
+    dating; each cites its report and sentence."""
+    catalog = []
+    for r in archive.reports():
+        report = {"id": r["id"], "name": r["name"], "outlet": r["outlet"], "url": r["url"],
+                  "published": r["published"].isoformat() if r["published"] else None}
+        for e in press_events(dict(r["facts"] or {}), report):
+            where = (f"report {r['id']} ({r['name']}, {r['outlet'] or 'outlet unknown'}, "
+                     f"published {report['published']}): {e.how}")
+            catalog.append(content.Event(date=e.date, title=e.sentence, keywords=e.keywords,
+                                         source=where))
+    return catalog
 
 
 def record(archive: Archive, speaker: str, *,

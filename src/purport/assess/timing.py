@@ -92,14 +92,26 @@ def grid_log(archive: Archive | None, *, region: str | None = None,
     return log
 
 
-def content_inputs(transcript: str | Path | None, events: str | Path | None
+def content_inputs(transcript: str | Path | None, events: str | Path | None,
+                   archive: Archive | None = None
                    ) -> tuple[str | None, list[content.Event] | None]:
-    """The transcript's text and the events catalog for content dating (both or neither)."""
-    if (transcript is None) != (events is None):
-        raise ParameterError("content dating needs both --transcript and --events")
+    """The transcript's text and the events catalog for content dating: the user's events
+    CSV, and the dated events the archive's press reports state (``purport news add``)."""
     if transcript is None:
+        if events is not None:
+            raise ParameterError("--events dates a transcript: give --transcript too")
         return None, None
-    return content.read_transcript(transcript), content.read_events(events)
+    text = content.read_transcript(transcript)
+    catalog = content.read_events(events) if events is not None else []
+    if archive is not None:
+        from purport.assess.record import press_catalog
+
+        catalog += press_catalog(archive)
+    if not catalog:
+        raise ParameterError("content dating needs an events catalog: --events CSV, or press "
+                             "reports in the archive that state dated events "
+                             "(`purport news add`)")
+    return text, catalog
 
 
 def when_signal(signal: media.Signal, *, log: grid.GridLog | None = None,
@@ -130,7 +142,7 @@ def when_file(path: str | Path, *, archive: Archive | None = None, region: str |
     Decoded at :data:`purport.media.SR`, as ``purport verify`` decodes, so both give the
     same answer.
     """
-    text, catalog = content_inputs(transcript, events)
+    text, catalog = content_inputs(transcript, events, archive)
     log = grid_log(archive, region=region, grid_csv=grid_csv, between=between)
     signal = media.load(path, sr=media.SR)
     return when_signal(signal, log=log, transcript=text, events=catalog)

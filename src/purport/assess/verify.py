@@ -191,7 +191,7 @@ def _assess(signal: media.Signal, *, archive: Archive, claimed_speaker: str | No
     # what the questions need from the archive and the user, refused before the work
     if claimed_speaker is not None:
         archive.speaker(claimed_speaker)
-    text, catalog = timing.content_inputs(transcript, events)
+    text, catalog = timing.content_inputs(transcript, events, archive)
     log = timing.grid_log(archive, region=region, grid_csv=grid_csv)
 
     step(0.05, "reuse: matching against the archive")

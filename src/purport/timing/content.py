@@ -39,6 +39,7 @@ class Event:
     title: str
     description: str = ""
     keywords: tuple[str, ...] = ()
+    source: str = ""  # where the catalog has it from: the user's CSV, or a press report
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class Evidence:
     similarity: float
     keywords: list[str]
     score: float
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -171,7 +173,7 @@ def date_content(text: str, events: list[Event]) -> ContentDating:
             found.append(Evidence(sentence=said[i], event=e.title,
                                   event_date=e.date.isoformat(),
                                   similarity=round(float(sim[i, j]), 3), keywords=hits,
-                                  score=round(score, 3)))
+                                  score=round(score, 3), source=e.source))
     confident = [f for f in found if f.similarity >= MIN_SIMILARITY
                  or (f.keywords and f.similarity >= MIN_WITH_KEYWORD)]
     best_per_event: dict[str, Evidence] = {}

@@ -40,6 +40,7 @@ from starlette.responses import MalformedRangeHeader, RangeNotSatisfiable
 from purport import __version__, assess, csp, ingest, media
 from purport.archive import Archive, Provenance, Recording, Token, audit
 from purport.archive.db import sqlite_path
+from purport.assess.record import press_catalog
 from purport.errors import ArchiveError, MediaError, NotFoundError, ParameterError, PurportError
 from purport.report import html as report_html
 from purport.web import uploads
@@ -627,8 +628,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         calibration = (calibration or "").strip() or None
         transcript = (transcript or "").strip() or None
         has_events = events is not None and bool(events.filename)
-        if bool(transcript) != has_events:
-            raise WebError(422, "content dating needs both a transcript and an events CSV")
+        if has_events and not transcript:
+            raise WebError(422, "an events CSV dates a transcript: give the transcript too")
+        if transcript and not has_events and not press_catalog(archive):
+            raise WebError(422, "content dating needs an events catalog: an events CSV, or "
+                                "press reports in the archive that state dated events")
         if claimed_speaker is not None:
             archive.speaker(claimed_speaker)
         if runner.full():
@@ -643,8 +647,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if transcript:
                 transcript_path = path.parent / "transcript.txt"
                 transcript_path.write_text(transcript)
-                events_path, _, _ = _save(events)
-                extra.append(events_path)
+                if has_events:  # else the archive's press reports are the catalog
+                    events_path, _, _ = _save(events)
+                    extra.append(events_path)
         except BaseException:
             for p in extra:
                 area.discard(p)
