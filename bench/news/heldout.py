@@ -8,7 +8,9 @@ Each article is written to a file (.html when the set gives HTML, else .txt) and
 states it (``--published``, as a user would type it); the set's speakers and fictional
 outlets are given as the archive and ``$PURPORT_NEWS_VOCAB`` would give them. A field is
 right when it equals the expected value; channels compare as sets, with the writers'
-"forums" counted as the vocabulary's "websites" (which lists forums); previous_release
+"forums" counted as the vocabulary's "websites" (which lists forums), and a written
+"statement" as the schema's medium "text" (the writers were asked for that word);
+previous_release
 compares the claim's date at the precision the text states. ``--save`` appends the scores
 under ``--label`` to ``<set>-scores.json`` and rewrites ``<set>-results.md`` beside it.
 """
@@ -31,6 +33,8 @@ from purport.news.record import extract_article
 FIELDS = ["is_release_report", "speaker", "medium", "release_date", "weekday", "media_outlet",
           "channels", "duration_minutes", "unverified", "previous_release"]
 CHANNEL_ALIASES = {"forums": "websites"}
+#: the writers were asked for "statement"; the record schema calls a written one "text"
+MEDIUM_ALIASES = {"statement": "text"}
 
 
 def _channels(values) -> list[str]:
@@ -40,6 +44,8 @@ def _channels(values) -> list[str]:
 def right(field: str, got, want) -> bool:
     if field == "channels":
         return _channels(got) == _channels(want)
+    if field == "medium":
+        return MEDIUM_ALIASES.get(want, want) == got
     if field == "duration_minutes" and got is not None and want is not None:
         return abs(float(got) - float(want)) < 0.5
     return got == want

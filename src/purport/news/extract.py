@@ -568,6 +568,16 @@ def duration_minutes(text: str) -> float | None:
     return None
 
 
+#: what a report calls the speaker's earlier release
+PREVIOUS_NOUNS = ("message|recording|audio|speech|video|statement|appearance|sermon|address|"
+                  "tape")
+#: "early November", "late 2023", "mid-2022": a part of a month or year (the precision stays
+#: the month's or the year's)
+PART_RE = r"(?:early|mid|mid-|late|the end of|the start of|the beginning of)"
+#: the last month (1-12) of each season in the northern hemisphere (winter ends in February)
+SEASON_END = {"spring": 5, "summer": 8, "autumn": 11, "fall": 11, "winter": 2}
+
+
 def previous_release(text: str, base: dt.date) -> dict[str, Any] | None:
     """Where a sentence says when the previous message came, with its date resolved."""
     t = text
@@ -590,9 +600,17 @@ def previous_release(text: str, base: dt.date) -> dict[str, Any] | None:
         months = base.year * 12 + base.month - 1 - n
         return {"phrase": m.group(0), "date": f"{months // 12:04d}-{months % 12 + 1:02d}",
                 "precision": "month"}
-    m = re.search(r"\bfirst\b[^.]{0,80}?\bsince\s+((?:19|20)\d\d)\b", t, re.I)
+    m = re.search(rf"\bfirst\b[^.]{{0,80}}?\bsince\s+(?:{PART_RE}\s+)?((?:19|20)\d\d)\b",
+                  t, re.I)
     if m and not re.search(rf"\bsince\s+(?:last\s+)?{MONTH_RE}\s+{m.group(1)}", t):
         return {"phrase": m.group(0), "date": m.group(1), "precision": "year"}
+    m = re.search(rf"\bfirst\b[^.]{{0,80}}?\bsince\s+(?:a|an|his|the)\s+[^.]{{0,40}}?"
+                  rf"\b(?:{PREVIOUS_NOUNS})\b[^.]{{0,20}}?\bin\s+(?:{PART_RE}\s+)?({MONTH_RE})"
+                  r"(?:\s+(\d{4}))?", t, re.I)
+    if m:
+        y, mo = resolve_month(MONTHS[m.group(1).lower()], base,
+                              year=int(m.group(2)) if m.group(2) else None)
+        return {"phrase": m.group(0), "date": f"{y:04d}-{mo:02d}", "precision": "month"}
     m = re.search(rf"\bfirst\b[^.]{{0,80}}?\bsince\s+(?:last\s+)?({MONTH_RE})(?:\s+(\d{{4}})|"
                   r"\s+(last year))?", t, re.I)
     if m:
@@ -600,13 +618,23 @@ def previous_release(text: str, base: dt.date) -> dict[str, Any] | None:
         year = int(m.group(2)) if m.group(2) else (base.year - 1 if m.group(3) else None)
         y, mo = resolve_month(month, base, year=year)
         return {"phrase": m.group(0), "date": f"{y:04d}-{mo:02d}", "precision": "month"}
-    m = re.search(rf"\b(?:last|previous|latest|most recent)\b[^.]{{0,60}}?\b(?:message|recording|"
-                  rf"audio|speech|video|statement|appearance|sermon|address|tape)\b[^.]{{0,60}}?\b(?:in|on)\s+"
-                  rf"({MONTH_RE})(?:\s+(\d{{4}}))?", t, re.I)
+    m = re.search(rf"\b(?:last|previous|latest|most recent)\b[^.]{{0,60}}?\b(?:{PREVIOUS_NOUNS})"
+                  rf"\b[^.]{{0,60}}?\b(?:in|on)\s+(?:{PART_RE}\s+)?({MONTH_RE})(?:\s+(\d{{4}}))?",
+                  t, re.I)
     if m:
         month = MONTHS[m.group(1).lower()]
         y, mo = resolve_month(month, base, year=int(m.group(2)) if m.group(2) else None)
         return {"phrase": m.group(0), "date": f"{y:04d}-{mo:02d}", "precision": "month"}
+    m = re.search(rf"\b(?:nearly|almost|more than|over|about)?\s*a\s+year\s+after\s+(?:his|her|"
+                  rf"its|the)\s+(?:last|previous)\s+(?:{PREVIOUS_NOUNS})\b", t, re.I)
+    if m:
+        return {"phrase": m.group(0), "date": f"{base.year - 1:04d}", "precision": "year"}
+    m = re.search(rf"\b(?:last|previous|latest|most recent)\b[^.]{{0,60}}?\b(?:{PREVIOUS_NOUNS})"
+                  r"\b[^.]{0,60}?\bin\s+the\s+(spring|summer|autumn|fall|winter)\b", t, re.I)
+    if m:
+        last_month = SEASON_END[m.group(1).lower()]
+        year = base.year if base.month > last_month else base.year - 1
+        return {"phrase": m.group(0), "date": f"{year:04d}", "precision": "year"}
     m = re.search(rf"^\s*In\s+({MONTH_RE})(?:\s+(\d{{4}}))?,[^.]*\b(issued|released|published|"
                   r"put out)\b[^.]*\b(audio|recording|message|video|speech)\b", t)
     if m:

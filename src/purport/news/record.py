@@ -9,13 +9,14 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from purport.csp import content_security_policy
 from purport.errors import ParameterError
-from purport.news.extract import Extractor, Record, read_article
+from purport.news.extract import MONTHS, Extractor, Record, read_article
 from purport.timing.content import read_text
 
 ARTICLE_SUFFIXES = {".txt", ".html", ".htm", ".md"}
@@ -26,15 +27,51 @@ def extract_article(path: str | Path, *, published: str | None = None,
                     speakers: Mapping[str, list[str]] | None = None) -> Record:
     """One article file's record; ``speakers`` ({name: aliases}) resolves who it is about."""
     article = read_article(path)
-    when = published or article.get("published")
+    url = url or article.get("url")
+    found = [(published, "given"), (article.get("published"), "the page's metadata"),
+             (url_date(url), "its URL"), (dateline_date(article["text"]), "its dateline")]
+    when, source = next(((w, how) for w, how in found if w), (None, None))
     try:
         date = dt.date.fromisoformat(when) if when else None
     except ValueError:
         raise ParameterError(f"--published wants YYYY-MM-DD, not {when!r}") from None
     rec = Extractor(speakers=dict(speakers or {})).extract(
         article["text"], published=date, outlet=outlet or article.get("site"),
-        title=article.get("title"), url=url or article.get("url"))
+        title=article.get("title"), url=url)
+    if source is not None:
+        rec.evidence["published_from"] = source
     return rec
+
+
+URL_DATE = re.compile(r"/((?:19|20)\d\d)[/-](\d{1,2})[/-](\d{1,2})(?:/|[-_]|$)")
+DATELINE_DATE = re.compile(
+    r"^[A-Z][A-Z .'-]{2,40}(?:,\s*[A-Za-z .'-]{2,30})?,\s+"
+    r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?\s+(\d{1,2}),\s+"
+    r"((?:19|20)\d\d)\b", re.M)
+
+
+def url_date(url: str | None) -> str | None:
+    """The publication date a news URL carries (``/2024/08/21/``), or None."""
+    m = URL_DATE.search(url or "")
+    if not m:
+        return None
+    try:
+        return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3))).isoformat()
+    except ValueError:
+        return None
+
+
+def dateline_date(text: str) -> str | None:
+    """The date of a dateline with its year ("NIAMEY, Niger, Sept. 4, 2025 (HPA) -") at
+    the head of a line in the article's first lines, or None."""
+    m = DATELINE_DATE.search(text[:1500])
+    if not m:
+        return None
+    month = MONTHS[m.group(1).lower()[:3]]
+    try:
+        return dt.date(int(m.group(3)), month, int(m.group(2))).isoformat()
+    except ValueError:
+        return None
 
 
 #: What a ``news add --meta`` file may say of each article.

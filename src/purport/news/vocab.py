@@ -26,6 +26,8 @@ DEFAULT = {
         "websites": ["websites", "website", "web sites", "online forums", "jihadist forums",
                      "forums"],
         "YouTube": ["youtube"],
+        "social media": ["social media", "social-media", "social networks",
+                         "social networking sites"],
         "Facebook": ["facebook"],
         "Rocket.Chat": ["rocket.chat", "rocketchat"],
         "Element": ["element messenger", "element channel", "element account",
