@@ -684,3 +684,55 @@ def test_content_dating_uses_the_dated_events_the_stored_reports_state(tmp_path,
     with pytest.raises(SystemExit) as exit_:  # no reports with dated events, no CSV
         main(["when", str(clip), "--transcript", str(transcript), "--db", db])
     assert exit_.value.code == 1 and "events catalog" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("sentence, published, date", [
+    ("It is his first audio message since late 2022.", "2024-03-01", "2022"),
+    ("It is the first statement since a recorded speech in early March, in which he spoke.",
+     "2024-05-20", "2024-03"),
+    ("The emir, whose last recorded speech was issued in late August 2023, spoke again.",
+     "2024-05-20", "2023-08"),
+    ("His previous recording, released in the summer, dealt with prisoners.", "2024-10-02",
+     "2024"),
+    ("His previous recording, released in the summer, dealt with prisoners.", "2024-04-02",
+     "2023"),
+    ("The message comes almost a year after his last recording.", "2024-04-02", "2023"),
+])
+def test_previous_release_in_the_words_reports_use(sentence, published, date):
+    from purport.news.extract import previous_release
+
+    assert previous_release(sentence, dt.date.fromisoformat(published))["date"] == date
+
+
+def test_a_fact_check_of_a_fake_recording_is_not_a_release_report():
+    text = ("Fact check: audio of Abu Fulan al-Mithali calling a truce is fabricated\n\n"
+            "An audio message released on Monday on WhatsApp and said to be from Abu Fulan "
+            "al-Mithali was made by splicing old speeches, experts found.")
+    r = extract(text, "2024-05-09")
+    assert not r.is_release_report and "fact-check" in r.evidence["not_a_release_report"]
+
+
+def test_a_spokesmans_recording_that_mentions_the_leader_is_not_the_leaders_release():
+    text = ("The spokesman of the Example Brigades, Abu Karim al-Wasiti, threatened the army "
+            "in an audio message released on Tuesday. He said the group's leader, Abu Fulan "
+            "al-Mithali, was in good health.")
+    assert not extract(text, "2024-05-09").is_release_report
+    own = ("The spokesman, Abu Karim al-Wasiti, threatened the army in an audio message "
+           "released on Tuesday on Telegram.")  # no tracked speaker in it: his own release
+    assert extract(own, "2024-05-09").is_release_report
+
+
+def test_the_publication_date_comes_from_the_url_or_a_dated_dateline(tmp_path):
+    from purport.news.record import extract_article
+
+    body = ("Abu Fulan al-Mithali released an audio message on Tuesday urging attacks, posted "
+            "on Telegram. The authenticity of the recording could not be verified.")
+    page = _write(tmp_path, "a.txt", body)
+    rec = extract_article(page, url="https://news.example/2024/05/09/leader-audio",
+                          speakers=SPEAKERS)
+    assert rec.published == "2024-05-09" and rec.release_date == "2024-05-07"
+    assert rec.evidence["published_from"] == "its URL"
+    dated = _write(tmp_path, "b.txt", "Leader speaks\n\nMOSUL, Iraq, May 9, 2024 (Wire) - "
+                   + body)
+    rec = extract_article(dated, speakers=SPEAKERS)
+    assert rec.published == "2024-05-09" and rec.evidence["published_from"] == "its dateline"

@@ -200,6 +200,24 @@ class Extractor:
         alternatives = "|".join(map(re.escape, outlets))
         self.outlet_re = re.compile(rf"(?<![\w-])({alternatives})(?![\w-])", re.I)
 
+    def _not_a_release(self, text: str, current: list[Sentence]) -> str | None:
+        """Why an article with release-like sentences reports no release of a tracked
+        speaker: it debunks a fake, or the recording is another person's (a spokesman)."""
+        head = text[:700]
+        m = DEBUNK.search(head)
+        if m:
+            return f"a fact-check or debunk: {m.group(0)!r}"
+        m = OTHER_VOICE.search(current[0].text)
+        if m and self.speakers:
+            name = m.group(1).lower()
+            known = {n.lower() for k, v in self.speakers.items() for n in (k, *v)}
+            mentioned = any(re.search(rf"(?<![\w-]){re.escape(k)}(?![\w-])", text.lower())
+                            for k in known)
+            if mentioned and not any(k in name or name in k for k in known):
+                # a tracked speaker is only mentioned in a report of another voice's recording
+                return f"the recording is {m.group(0).strip(', ')!r}'s, not a tracked speaker's"
+        return None
+
     # sentences about this release
     def _release_sentences(self, sents: list[Sentence]) -> tuple[list[Sentence], list[Sentence]]:
         current, other = [], []
@@ -287,6 +305,9 @@ class Extractor:
                      title=title, url=url)
         ev = rec.evidence
         current, other = self._release_sentences(sents)
+        if current and (why := self._not_a_release(text, current)):
+            ev["not_a_release_report"] = why
+            current = []
         rec.is_release_report = bool(current)
         if current:
             ev["is_release_report"] = current[0].text
@@ -567,6 +588,17 @@ def duration_minutes(text: str) -> float | None:
         return 60
     return None
 
+
+#: an article that debunks a recording rather than reporting one (headline and lede)
+DEBUNK = re.compile(r"\b(?:fact[- ]?check|verdict:\s*(?:false|fake|fabricated|misleading)|"
+                    r"(?:is|was|are|were)\s+(?:a\s+)?(?:fabricated|fake|doctored|deepfake)|"
+                    r"(?:fake|fabricated|doctored|deepfake)\s+(?:audio|recording|clip|video))\b",
+                    re.I)
+#: a recording credited to another voice of the group: "the spokesman of the Front, NAME,"
+OTHER_VOICE = re.compile(r"\b(?:spokesman|spokesperson|spokeswoman|deputy|official)\b"
+                         r"(?:\s+(?:of|for)\s+[^,]{3,60})?,\s+((?:[A-Z][\w'’-]+|al-[A-Z]"
+                         r"[\w'’-]+|bin|ibn|abu|Abu)(?:[\s-](?:[A-Z][\w'’-]+|al-[A-Z][\w'’-]+|"
+                         r"bin|ibn)){0,4}),")
 
 #: what a report calls the speaker's earlier release
 PREVIOUS_NOUNS = ("message|recording|audio|speech|video|statement|appearance|sermon|address|"
