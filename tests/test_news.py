@@ -196,7 +196,8 @@ def test_cli_news_extract_prints_the_record_schema(tmp_path, capsys):
         main(["news", "extract", str(path), "--published", "2024-05-09", "--json"])
     assert exit_.value.code == 0
     data = json.loads(capsys.readouterr().out)
-    keys = ["is_release_report", "speaker", "medium", "release_date", "weekday", "media_outlet",
+    keys = ["is_release_report", "speaker", "medium", "release_date", "release_window", "weekday",
+            "media_outlet",
             "channels", "duration_minutes", "unverified", "hedges", "previous_release",
             "other_releases", "dating_clues", "targets", "calls_to_action", "context_events",
             "quotes", "evidence"]
@@ -736,3 +737,20 @@ def test_the_publication_date_comes_from_the_url_or_a_dated_dateline(tmp_path):
                    + body)
     rec = extract_article(dated, speakers=SPEAKERS)
     assert rec.published == "2024-05-09" and rec.evidence["published_from"] == "its dateline"
+
+
+@pytest.mark.parametrize("sentence, published, window, day", [
+    ("Abu Fulan al-Mithali released an audio message this week on Telegram.", "2024-05-09",
+     ("2024-05-06", "2024-05-09"), None),
+    ("Abu Fulan al-Mithali released an audio message overnight, posted on Telegram.",
+     "2024-05-09", ("2024-05-08", "2024-05-09"), None),
+    ("Abu Fulan al-Mithali released an audio message on the first day of Eid al-Adha.",
+     "2018-08-28", ("2018-08-20", "2018-08-22"), None),
+    ("Abu Fulan al-Mithali released an audio message on Tuesday, the first day of Eid "
+     "al-Adha.", "2018-08-28", ("2018-08-21", "2018-08-21"), "2018-08-21"),
+])
+def test_a_release_without_a_day_gets_the_window_the_text_gives(sentence, published, window,
+                                                                 day):
+    r = extract(sentence, published)
+    assert (r.release_window["from"], r.release_window["to"]) == window
+    assert r.release_date == day

@@ -31,7 +31,9 @@ from purport.errors import PurportError
 from purport.news.record import extract_article
 
 FIELDS = ["is_release_report", "speaker", "medium", "release_date", "weekday", "media_outlet",
-          "channels", "duration_minutes", "unverified", "previous_release"]
+          "channels", "duration_minutes", "unverified", "previous_release", "release_window"]
+#: a window may be wider than the writer's by the holiday calendar's moon-sighting slack
+WINDOW_SLACK_DAYS = 2
 CHANNEL_ALIASES = {"forums": "websites"}
 #: the writers were asked for "statement"; the record schema calls a written one "text"
 MEDIUM_ALIASES = {"statement": "text"}
@@ -41,7 +43,24 @@ def _channels(values) -> list[str]:
     return sorted({CHANNEL_ALIASES.get(v, v) for v in (values or [])})
 
 
+def _window(rec, want: dict):
+    """The extractor's window as [from, to] (a day's window as that day's), for scoring
+    against the writer's window, or against the day when the writer gives a day."""
+    w = rec.release_window
+    if not w:
+        return None
+    return [w["from"], w["to"]]
+
+
 def right(field: str, got, want) -> bool:
+    if field == "release_window":
+        if want is None:
+            return True  # scored only where the writer gives a window
+        if got is None:
+            return False
+        import datetime as _dt
+        g0, g1, w0, w1 = (_dt.date.fromisoformat(x) for x in (*got, *want))
+        return g0 <= w0 and g1 >= w1 and ((w0 - g0) + (g1 - w1)).days <= WINDOW_SLACK_DAYS
     if field == "channels":
         return _channels(got) == _channels(want)
     if field == "medium":
@@ -81,7 +100,7 @@ def score(set_path: Path) -> dict:
         if not want["is_release_report"] and not rec.is_release_report:
             rejected += 1
         for f in FIELDS:
-            got = getattr(rec, f)
+            got = _window(rec, want) if f == "release_window" else getattr(rec, f)
             if f == "previous_release":
                 got = got["date"] if got else None
             if not want["is_release_report"] and f != "is_release_report":
@@ -119,6 +138,15 @@ def results_md(set_path: Path, runs: list[dict]) -> str:
     lines += [head, "|---|" + "---|" * len(runs)]
     for f in FIELDS:
         total = runs[0]["n"] if f == "is_release_report" else runs[0]["n_release_reports"]
+        if f == "release_window":
+            total = sum(1 for c in data["articles"] if c["expected"].get("release_window")
+                        and c["expected"]["is_release_report"])
+            lines.append("| release_window (where the writer gives one; a wider window by "
+                         f"at most {WINDOW_SLACK_DAYS} days counts) | " + " | ".join(
+                             "–" if f not in r["fields"] else
+                             f"{r['fields'][f] - (r['n_release_reports'] - total)}/{total}"
+                             for r in runs) + " |")
+            continue
         cells = [f"{r['fields'][f]}/{total} ({r['fields'][f] / total:.2f})" for r in runs]
         lines.append(f"| {f} | " + " | ".join(cells) + " |")
     lines.append("| distractors rejected | " + " | ".join(

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from purport.errors import ParameterError
+from purport.news import holidays
 from purport.news.vocab import load_vocabulary
 from purport.textfile import read_text
 
@@ -74,6 +75,9 @@ class Record:
     speaker: str | None = None
     medium: str | None = None
     release_date: str | None = None
+    #: the days the release falls in, from/to/precision/source/phrase (a day's window when the
+    #: text gives the day; a holiday, "this week" or "overnight" otherwise)
+    release_window: dict[str, Any] | None = None
     weekday: str | None = None
     media_outlet: str | None = None
     channels: list[str] = field(default_factory=list)
@@ -199,6 +203,45 @@ class Extractor:
         outlets = sorted(v["media_outlets"], key=len, reverse=True)
         alternatives = "|".join(map(re.escape, outlets))
         self.outlet_re = re.compile(rf"(?<![\w-])({alternatives})(?![\w-])", re.I)
+
+    def _release_window(self, current: list[Sentence], published: dt.date,
+                        weekday: str | None) -> dict[str, Any] | None:
+        """The days a release falls in when the text gives no day: a holiday (with a weekday
+        named beside it, its one matching day), "this week", "last week", "overnight",
+        "earlier this month"; with its precision and where it comes from."""
+        for s in current:
+            t = s.text
+            for w in holidays.mentioned(t, published.year) or []:
+                if w.first > published:
+                    w = holidays.window(w.name.replace("eve of ", "").split(" day of ")[-1],
+                                        published.year - 1) or w
+                last = min(w.last, published)
+                if w.first > last:
+                    continue
+                days = [w.first + dt.timedelta(days=i) for i in range((last - w.first).days + 1)]
+                if weekday:
+                    days = [d for d in days if calendar.day_name[d.weekday()] == weekday] or days
+                return {"from": days[0].isoformat(), "to": days[-1].isoformat(),
+                        "precision": "day" if len(days) == 1 else "days",
+                        "source": f"{w.name} ({w.source})"
+                                  + (f", on a {weekday}" if weekday and len(days) == 1 else ""),
+                        "phrase": t}
+            for pattern, start, end, precision in (
+                    (r"\bthis week\b", published - dt.timedelta(days=published.weekday()),
+                     published, "week"),
+                    (r"\blast week\b", published - dt.timedelta(days=published.weekday() + 7),
+                     published - dt.timedelta(days=published.weekday() + 1), "week"),
+                    (r"\bovernight\b", published - dt.timedelta(days=1), published, "days"),
+                    (r"\bearlier this month\b", published.replace(day=1), published, "month"),
+                    (r"\bin recent days\b", published - dt.timedelta(days=7), published,
+                     "days")):
+                if re.search(pattern, t, re.I):
+                    return {"from": start.isoformat(), "to": end.isoformat(),
+                            "precision": precision,
+                            "source": f"the article's {re.search(pattern, t, re.I).group(0)!r},"
+                                      f" published {published.isoformat()}",
+                            "phrase": t}
+        return None
 
     def _not_a_release(self, text: str, current: list[Sentence]) -> str | None:
         """Why an article with release-like sentences reports no release of a tracked
@@ -340,6 +383,12 @@ class Extractor:
             if published:
                 rec.release_date = resolve_weekday(best[1], published).isoformat()
                 ev["release_date"] = best[2]
+                # "on Tuesday, the first day of Eid al-Adha": the holiday's Tuesday, which
+                # need not be the latest Tuesday before publication
+                held = [s for s in current if holidays.PATTERN.search(s.text)]
+                w = self._release_window(held, published, best[1]) if held else None
+                if w and w["from"] == w["to"]:
+                    rec.release_date, ev["release_date"] = w["from"], w["phrase"]
         # a date ("on 3 March", "released March 30") where no weekday is bound
         if published and rec.release_date is None:
             dated = None
@@ -364,6 +413,17 @@ class Extractor:
                     rec.weekday = calendar.day_name[
                         dt.date.fromisoformat(rec.release_date).weekday()]
                     break
+        # no day: a window the text still gives (a holiday, "this week", "overnight")
+        if rec.release_date is None and published:
+            rec.release_window = self._release_window(current, published, rec.weekday)
+            w = rec.release_window
+            if w and w["from"] == w["to"]:
+                rec.release_date, ev["release_date"] = w["from"], w["phrase"]
+                rec.weekday = calendar.day_name[dt.date.fromisoformat(w["from"]).weekday()]
+        elif rec.release_date is not None:
+            rec.release_window = {"from": rec.release_date, "to": rec.release_date,
+                                  "precision": "day", "source": "the text",
+                                  "phrase": ev.get("release_date", "")}
         # outlet: named in a sentence about this release, never in one about another
         for s in current:
             m = self.outlet_re.search(s.text)
