@@ -754,3 +754,26 @@ def test_a_release_without_a_day_gets_the_window_the_text_gives(sentence, publis
     r = extract(sentence, published)
     assert (r.release_window["from"], r.release_window["to"]) == window
     assert r.release_date == day
+
+
+@pytest.mark.parametrize("text, channels", [
+    ("Abu Fulan al-Mithali released an audio message on Tuesday. The message, posted on the "
+     "group's Telegram channel, is his first since April.", ["Telegram"]),
+    ("Abu Fulan al-Mithali released an audio message on Tuesday. The address, distributed on "
+     "Rocket.Chat and Element, lasts as long as his earlier sermons.", ["Rocket.Chat", "Element"]),
+    ("An audio message from Abu Fulan al-Mithali surfaced on jihadist forums earlier this "
+     "month.", ["websites"]),
+    ("Abu Fulan al-Mithali released an audio message on Tuesday. Officials said the army had "
+     "the element of surprise.", []),
+])
+def test_channels_named_in_a_clause_about_this_release(text, channels):
+    assert extract(text, "2024-05-09").channels == channels
+
+
+@pytest.mark.parametrize("sentence", [
+    "It was not possible for The Daily Example to verify the authenticity of the recording.",
+    "Authenticity not confirmed.",
+])
+def test_unverified_in_other_words(sentence):
+    text = f"Abu Fulan al-Mithali released an audio message on Tuesday. {sentence}"
+    assert extract(text, "2024-05-09").unverified

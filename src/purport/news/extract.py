@@ -41,15 +41,19 @@ NOT_VERIFIED = re.compile(
     r"\b(could not|couldn['’]t|cannot|can['’]t|unable to|were not able to|was not able to|"
     r"could not be|has not been|have not been|had not been|was not|were not|not been|"
     r"(?:has|have|had)(?:\s+not|n['’]t)(?:\s+yet)?(?:\s+been)?|not possible to|impossible to|"
-    r"no way to|not yet been)\s+"
+    r"(?:not possible|impossible) for [^.,;]{1,40}? to|no way to|not yet been)\s+"
     r"(independently\s+|immediately\s+|yet\s+|able\s+to\s+)*(verif|confirm|authenticat|"
-    r"establish)",
+    r"establish)"
+    # a monitor's shorthand: "Authenticity not confirmed."
+    r"|\bauthenticity\b[^.;]{0,30}?\bnot\s+(?:yet\s+)?(?:been\s+)?(?:confirmed|verified|"
+    r"established)",
     re.I)
 # what a "could not be verified" may be said of other than the recording itself
 CLAIM_NOUNS = re.compile(r"\b(toll|figures?|casualt\w*|numbers?|claims?|deaths?|details|"
                          r"allegations?|accounts?|reports?|assertions?|count)\b", re.I)
 OTHER_TIME = re.compile(rf"\b(in|since|from|last|of)\s+(the\s+)?({MONTH_RE})\b|"
-                        r"\blast year['’]s\b|\b(19|20)\d\d\b|\bprevious(ly)?\b|\bearlier\b|"
+                        r"\blast year['’]s\b|\b(19|20)\d\d\b|\bprevious(ly)?\b|"
+                        r"\bearlier\b(?!\s+(?:this\s+(?:month|week|morning)|today|on\b))|"
                         r"\bin the past\b|\bformer\b|\bolder\b|"
                         r"\b(in|since|last|during|over)\s+(the\s+)?(spring|summer|autumn|fall|"
                         r"winter)\b|\blast\s+(released|issued|published|put out|appeared|"
@@ -435,18 +439,27 @@ class Extractor:
         for s in current + [s for s in sents if s.own and s not in current and
                             (self.release_re.search(s.text) or re.search(r"\bposted\b", s.text,
                                                                            re.I))
-                            and not OTHER_TIME.search(s.text)
-                            and not _dated_elsewhere(s.text, published)]:
+                            and ((not OTHER_TIME.search(s.text)
+                                  and not _dated_elsewhere(s.text, published))
+                                 or RELEASE_APPOSITIVE.search(s.text))]:
             # "its Rocket.Chat and Element channels" -> "Rocket.Chat channels and Element channels"
+            t = s.text
+            if s not in current:  # "The address, distributed ... on Telegram, lasts ...":
+                m = RELEASE_APPOSITIVE.search(t)  # only the clause about this release
+                t = m.group(1) if m else t
             t = re.sub(r"\b([A-Z][\w.]*),? and ([A-Z][\w.]*) (channels|accounts|pages|groups|"
                        r"servers|rooms|apps)\b", lambda m: f"{m.group(1)} {m.group(3)} and "
-                       f"{m.group(2)} {m.group(3)}", s.text)
+                       f"{m.group(2)} {m.group(3)}", t)
             for name, words in v["channels"].items():
                 hit = any(re.search(rf"(?<![\w.]){re.escape(w)}s?(?![\w])", t, re.I)
                           for w in words)
                 # the platform once called Twitter, named by its one capital letter
                 hit = hit or (name == "Twitter" and re.search(
                     r"\b(?:on|and|via|to|or)\s+X(?![\w@-]|\.\w)", t))
+                # Element (the messenger) named in a list of platforms, by its capital
+                hit = hit or (name == "Element" and re.search(
+                    rf"\b(?:{PLATFORMS})\s*(?:,|and|or)\s+Element\b|"
+                    rf"\bElement\s*(?:,|and|or)\s+(?:{PLATFORMS})\b", t))
                 if name not in chans and hit:
                     chans.append(name)
                     ev.setdefault("channels", []).append(s.text)
@@ -648,6 +661,15 @@ def duration_minutes(text: str) -> float | None:
         return 60
     return None
 
+
+#: platforms named beside a bare "Element" (the messenger, not the word)
+PLATFORMS = r"Telegram|Rocket\.Chat|YouTube|Twitter|X|WhatsApp|Signal|Facebook|TikTok"
+#: "The message, posted on the group's Telegram channel, is ...": a sentence about this
+#: release in its opening appositive, whatever else it says later
+RELEASE_APPOSITIVE = re.compile(
+    r"^(?:The|This|That)\s+(?:new\s+|latest\s+|[\w-]+-only\s+)?(?:message|recording|audio|"
+    r"video|statement|speech|sermon|address|tape)\b,\s+([^,]*\b(?:posted|published|released|"
+    r"distributed|shared|circulated|uploaded|disseminated|issued)\b[^,]*),")
 
 #: an article that debunks a recording rather than reporting one (headline and lede)
 DEBUNK = re.compile(r"\b(?:fact[- ]?check|verdict:\s*(?:false|fake|fabricated|misleading)|"
