@@ -777,3 +777,9 @@ def test_channels_named_in_a_clause_about_this_release(text, channels):
 def test_unverified_in_other_words(sentence):
     text = f"Abu Fulan al-Mithali released an audio message on Tuesday. {sentence}"
     assert extract(text, "2024-05-09").unverified
+
+
+def test_the_outlet_named_in_a_clause_about_this_release():
+    text = ("Abu Fulan al-Mithali released an audio message on Tuesday. The audio-only "
+            "address, distributed by the group's al-Furqan on Telegram, repeats earlier themes.")
+    assert extract(text, "2024-05-09").media_outlet == "al-Furqan"

@@ -429,10 +429,13 @@ class Extractor:
                                   "precision": "day", "source": "the text",
                                   "phrase": ev.get("release_date", "")}
         # outlet: named in a sentence about this release, never in one about another
-        for s in current:
-            m = self.outlet_re.search(s.text)
+        clauses = [(s.text, s.text) for s in current] + [
+            (a.group(1), s.text) for s in sents
+            if s.own and s not in current and (a := RELEASE_APPOSITIVE.search(s.text))]
+        for clause, sentence in clauses:
+            m = self.outlet_re.search(clause)
             if m:
-                rec.media_outlet, ev["media_outlet"] = _canonical_outlet(m.group(1), v), s.text
+                rec.media_outlet, ev["media_outlet"] = _canonical_outlet(m.group(1), v), sentence
                 break
         # channels
         chans = []
