@@ -783,3 +783,9 @@ def test_the_outlet_named_in_a_clause_about_this_release():
     text = ("Abu Fulan al-Mithali released an audio message on Tuesday. The audio-only "
             "address, distributed by the group's al-Furqan on Telegram, repeats earlier themes.")
     assert extract(text, "2024-05-09").media_outlet == "al-Furqan"
+
+
+def test_a_length_given_as_how_long_he_speaks():
+    text = ("Abu Fulan al-Mithali released a video on Tuesday on Telegram. In it the leader "
+            "speaks for more than an hour about the group's courts.")
+    assert extract(text, "2024-05-09").duration_minutes == 60

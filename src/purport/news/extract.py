@@ -473,7 +473,8 @@ class Extractor:
                 continue
             minutes = duration_minutes(s.text)
             if minutes is not None and (self.medium_re.search(s.text) or re.search(
-                    r"\blong\b|-long\b|\blast(ed|ing|s)\b|\bran\b|\bruns?\b", s.text)):
+                    r"\blong\b|-long\b|\blast(ed|ing|s)\b|\bran\b|\bruns?\b|"
+                    r"\b(?:speaks|spoke|speaking|talks|talked|talking) for\b", s.text)):
                 rec.duration_minutes, ev["duration"] = minutes, s.text
                 break
         # unverified: said outright, of this recording
@@ -652,7 +653,8 @@ def duration_minutes(text: str) -> float | None:
         return WORD_NUMBERS[m.group(1)]
     around = r"(?:(?:about|around|nearly|almost|roughly|over|more than|some|just under|" \
              r"just over|close to)\s+)?"
-    m = re.search(rf"\b(?:lasted|lasting|lasts|ran|runs|length of|of)\s+{around}"
+    m = re.search(rf"\b(?:lasted|lasting|lasts|ran|runs|length of|of|(?:speaks|spoke|speaking|"
+                  rf"talks|talked|talking) for)\s+{around}"
                   r"(an|one|two|three|\d+)\s+hours?\b(?!\s+(?:ago|later|before|after))", t)
     if m:
         n = {"an": 1, "one": 1, "two": 2, "three": 3}.get(m.group(1)) or int(m.group(1))
