@@ -76,6 +76,25 @@ def save_wav(path: Path, y: np.ndarray, *, sr: int = 16000, channels: int = 1,
     return path
 
 
+def encode_opus(path: Path, y: np.ndarray, *, sr: int = 16000, kbps: int = 16) -> Path:
+    """Float mono samples as an Ogg/Opus voice note (libopus at 48 kHz)."""
+    import av
+
+    with av.open(str(path), "w", format="ogg") as out:
+        stream = out.add_stream("libopus", rate=48000)
+        stream.layout = "mono"
+        stream.bit_rate = kbps * 1000
+        frame = av.AudioFrame.from_ndarray((np.clip(y, -1, 1) * 32767).astype(np.int16)[None],
+                                           format="s16", layout="mono")
+        frame.sample_rate = sr
+        for f in av.AudioResampler(format="flt", layout="mono", rate=48000).resample(frame):
+            for p in stream.encode(f):
+                out.mux(p)
+        for p in stream.encode(None):
+            out.mux(p)
+    return path
+
+
 @pytest.fixture
 def wavs(tmp_path):
     """Factory: ``wavs(n)`` writes n distinct short WAV files and returns their paths."""

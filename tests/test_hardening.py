@@ -23,7 +23,7 @@ from purport import ingest, media
 from purport.archive import Archive, Provenance, audit
 from purport.archive import check as check_
 from purport.errors import ArchiveBusyError, ArchiveError, MediaError
-from tests.conftest import save_wav, write_wav
+from tests.conftest import encode_opus, save_wav, write_wav
 from tests.speechlike import speech
 
 HUGE = "99999999999999999999999"
@@ -62,21 +62,7 @@ def env(tmp_path, monkeypatch):
 
 
 def encode_ogg(path: Path, y: np.ndarray, sr: int = 16000) -> Path:
-    import av
-
-    with av.open(str(path), "w", format="ogg") as out:
-        stream = out.add_stream("libopus", rate=48000)
-        stream.layout = "mono"
-        stream.bit_rate = 24000
-        frame = av.AudioFrame.from_ndarray((np.clip(y, -1, 1) * 32767).astype(np.int16)[None],
-                                           format="s16", layout="mono")
-        frame.sample_rate = sr
-        for f in av.AudioResampler(format="flt", layout="mono", rate=48000).resample(frame):
-            for p in stream.encode(f):
-                out.mux(p)
-        for p in stream.encode(None):
-            out.mux(p)
-    return path
+    return encode_opus(path, y, sr=sr, kbps=24)
 
 
 # -- ids, names, metadata ------------------------------------------------------------------

@@ -12,7 +12,7 @@ from purport import demo, media
 from purport.errors import ParameterError
 from purport.timing import content, enf, grid, locate
 
-from .conftest import SHARED_DATA
+from .conftest import SHARED_DATA, encode_opus
 
 SR = 8000
 START = dt.datetime(2024, 3, 1, tzinfo=dt.UTC)
@@ -145,28 +145,12 @@ def test_real_grid_hum_survives_opus_and_is_placed(tmp_path, speech):
     path = np.concatenate(logs)
     y = mix(speech, hum(path, 400.0, 240), -30)
     opus = tmp_path / "q.ogg"
-    _encode_opus(opus, y)
+    encode_opus(opus, y, sr=SR)
     decoded = media.load(opus, sr=enf.SR)
     trace = enf.extract(decoded.y, sr=enf.SR, source_sr=decoded.info.sample_rate)
     where = locate.locate(trace, grid.GridLog(START, path))
     assert trace.present and where.best.offset_seconds == pytest.approx(400.0, abs=5.0)
 
-
-def _encode_opus(path, y):
-    import av
-
-    with av.open(str(path), "w", format="ogg") as out:
-        stream = out.add_stream("libopus", rate=48000)
-        stream.layout = "mono"
-        stream.bit_rate = 16000
-        frame = av.AudioFrame.from_ndarray((np.clip(y, -1, 1) * 32767).astype(np.int16)[None],
-                                           format="s16", layout="mono")
-        frame.sample_rate = SR
-        for f in av.AudioResampler(format="flt", layout="mono", rate=48000).resample(frame):
-            for p in stream.encode(f):
-                out.mux(p)
-        for p in stream.encode(None):
-            out.mux(p)
 
 
 def test_cli_when_places_a_recording_in_a_grid_csv(tmp_path, capsys, speech):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from purport import media, reuse
@@ -42,14 +42,9 @@ def add_files(archive: Archive, paths: Sequence[str | Path], *, role: str | None
     # held only while filing, not for minutes of decoding
     ready: list[tuple[Path, media.MediaInfo, reuse.Fingerprint | None]] = []
     for i, path in enumerate(paths, 1):
-        try:
+        with _which_file(i, len(paths)):
             signal = media.load(path, sr=ANALYSIS_SR, max_bytes=max_bytes,
                                 max_duration=max_duration)
-        except PurportError as exc:
-            if len(paths) == 1:
-                raise
-            raise type(exc)(f"file {i} of {len(paths)} failed, nothing was added: "
-                            f"{exc}") from exc
         known = archive.fingerprinted(signal.info.sha256, reuse.METHOD)
         ready.append((path, signal.info, None if known else fingerprint_signal(signal)))
         del signal
@@ -58,7 +53,7 @@ def add_files(archive: Archive, paths: Sequence[str | Path], *, role: str | None
     results: list[AddResult] = []
     with nullcontext(txn) if txn is not None else archive.transaction() as txn:
         for i, (path, info, fp) in enumerate(ready, 1):
-            try:
+            with _which_file(i, len(paths)):
                 recording, status, merged = archive.add_recording(
                     info, role=role, speaker=speaker, provenance=provenance, copy=copy,
                     notes=notes, txn=txn)
@@ -70,14 +65,20 @@ def add_files(archive: Archive, paths: Sequence[str | Path], *, role: str | None
                     archive.put_fingerprint(recording.id, method=fp.method, n_hashes=len(fp),
                                             seconds=fp.duration, data=reuse.to_bytes(fp),
                                             txn=txn)
-            except PurportError as exc:
-                if len(paths) == 1:
-                    raise
-                raise type(exc)(f"file {i} of {len(paths)} failed, nothing was added: "
-                                f"{exc}") from exc
             results.append(AddResult(path=str(path), status=status, recording=recording,
                                      merged=merged))
     return results
+
+
+@contextmanager
+def _which_file(i: int, n: int) -> Iterator[None]:
+    """In a batch, a file's refusal says which file it was and that nothing was added."""
+    try:
+        yield
+    except PurportError as exc:
+        if n == 1:
+            raise
+        raise type(exc)(f"file {i} of {n} failed, nothing was added: {exc}") from exc
 
 
 def add_signal(archive: Archive, signal: media.Signal, *, role: str | None = None,
