@@ -390,7 +390,8 @@ def _read_npz(data: bytes, name: str, *, max_seconds: float | None = MAX_SECONDS
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError,
             ValueError, struct.error, NotImplementedError, RuntimeError,
-            UnicodeDecodeError) as exc:
+            UnicodeDecodeError) as exc:  # zipfile raises NotImplementedError for a method
+        #                                  it does not know (a file claiming bzip2, say)
         raise damaged from exc
     missing = [k for k, (_, _, required) in _SCHEMA.items()
                if required and k not in out and (only is None or k in only)]
