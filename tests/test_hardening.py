@@ -65,6 +65,14 @@ def encode_ogg(path: Path, y: np.ndarray, sr: int = 16000) -> Path:
     return encode_opus(path, y, sr=sr, kbps=24)
 
 
+def damaged_in_the_middle(path: Path, out: Path) -> Path:
+    """A copy of ``path`` with 1500 bytes zeroed half-way through (a damaged download)."""
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2: len(data) // 2 + 1500] = bytes(1500)
+    out.write_bytes(bytes(data))
+    return out
+
+
 # -- ids, names, metadata ------------------------------------------------------------------
 
 @pytest.mark.parametrize("args", [["show", HUGE], ["remove", HUGE], ["token", "revoke", HUGE],
@@ -111,10 +119,7 @@ def test_an_ogg_opus_file_cut_short_is_refused(tmp_path):
 
 def test_an_ogg_file_damaged_in_the_middle_is_refused(tmp_path):
     path = encode_ogg(tmp_path / "whole.ogg", speech(20.0, seed=2))
-    data = bytearray(path.read_bytes())
-    data[len(data) // 2: len(data) // 2 + 1500] = bytes(1500)
-    bad = tmp_path / "damaged.ogg"
-    bad.write_bytes(bytes(data))
+    bad = damaged_in_the_middle(path, tmp_path / "damaged.ogg")
     with pytest.raises(MediaError, match="corrupt|truncated"):
         media.load(bad)
 
@@ -616,10 +621,7 @@ def test_decoding_in_threads_still_sees_damage(tmp_path):
     from concurrent.futures import ThreadPoolExecutor
 
     good = encode_ogg(tmp_path / "good.ogg", speech(30.0, seed=8))
-    data = bytearray(good.read_bytes())
-    data[len(data) // 2: len(data) // 2 + 1500] = bytes(1500)
-    bad = tmp_path / "bad.ogg"
-    bad.write_bytes(bytes(data))
+    bad = damaged_in_the_middle(good, tmp_path / "bad.ogg")
 
     def outcome(path):
         try:

@@ -93,9 +93,9 @@ def entry_hash(prev_hash: str, *, at: dt.datetime, actor: str, action: str, subj
 
 def append(conn: sa.Connection, action: str, subject: str, *, sha256: str | None = None,
            detail: dict[str, Any] | None = None) -> int:
-    """Append one entry in the caller's transaction; returns its id."""
-    if conn.dialect.name == "postgresql":  # one chain: writers append one at a time
-        conn.exec_driver_sql("LOCK TABLE audit_log IN EXCLUSIVE MODE")
+    """Append one entry in the caller's write transaction (``Archive.transaction``, which
+    lets one writer in at a time on either backend, so the chain stays one line); returns
+    its id."""
     prev = conn.execute(sa.select(audit_log.c.entry_hash).order_by(audit_log.c.id.desc())
                         .limit(1)).scalar()
     prev = prev or GENESIS
@@ -108,6 +108,14 @@ def append(conn: sa.Connection, action: str, subject: str, *, sha256: str | None
     return conn.execute(audit_log.insert().values(
         at=at, actor=actor, action=action, subject=subject, input_sha256=sha256,
         detail=detail, prev_hash=prev, entry_hash=digest)).inserted_primary_key[0]
+
+
+def count(conn: sa.Connection, *, subject: str | None = None) -> int:
+    """How many entries there are, optionally about one subject."""
+    query = sa.select(sa.func.count()).select_from(audit_log)
+    if subject is not None:
+        query = query.where(audit_log.c.subject == subject)
+    return conn.execute(query).scalar_one()
 
 
 def entries(conn: sa.Connection, *, subject: str | None = None, sha256: str | None = None,

@@ -70,8 +70,7 @@ def check(archive, *, clean: bool = False, verify_files: bool = True,
     with archive.engine.connect() as conn:
         report.problems += audit.verify_chain(conn)
         chain = audit.entries(conn, limit=1)
-        report.audit_entries = conn.execute(
-            sa.select(sa.func.count()).select_from(audit.audit_log)).scalar_one()
+        report.audit_entries = audit.count(conn)
         report.audit_head = chain[-1].entry_hash if chain else None
     if clean:
         with archive.transaction() as t:
@@ -126,9 +125,7 @@ def _check_files(archive, conn: sa.Connection, report: CheckReport, verify: bool
 
 def _sqlite_integrity(path: Path, report: CheckReport) -> None:
     try:
-        target = db.read_only_uri(path) if db.read_only_reason(path) else \
-            db.sqlite_uri(path, mode="ro")
-        with closing(sqlite3.connect(target, uri=True)) as conn:
+        with closing(sqlite3.connect(db.reading_uri(path), uri=True)) as conn:
             found = [r[0] for r in conn.execute("PRAGMA integrity_check(20)")]
             broken = conn.execute("PRAGMA foreign_key_check").fetchall()
     except sqlite3.DatabaseError as exc:
@@ -261,9 +258,7 @@ def backup(archive, dest: str | Path, *, progress: Progress | None = None) -> Ba
     target_store = store.default_store_beside(target_db)
     try:
         dest.mkdir(parents=True, exist_ok=True)
-        source_uri = db.read_only_uri(src) if db.read_only_reason(src) else \
-            db.sqlite_uri(src, mode="ro")
-        with closing(sqlite3.connect(source_uri, uri=True)) as source, \
+        with closing(sqlite3.connect(db.reading_uri(src), uri=True)) as source, \
                 closing(sqlite3.connect(target_db)) as copy:
             source.backup(copy)
             copy.execute("PRAGMA journal_mode = DELETE")  # one self-contained file

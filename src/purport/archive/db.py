@@ -122,6 +122,11 @@ def read_only_uri(path: Path) -> str:
     return sqlite_uri(path, mode="ro", immutable="1")
 
 
+def reading_uri(path: Path) -> str:
+    """The URI to read an existing archive file by, without ever writing to it."""
+    return read_only_uri(path) if read_only_reason(path) else sqlite_uri(path, mode="ro")
+
+
 def create_engine(url: str) -> sa.Engine:
     """An engine with foreign keys on and, for SQLite, WAL mode and real transactions.
 
@@ -291,7 +296,7 @@ def check_sqlite_file(path: Path) -> None:
     """Refuse a path that exists but is not an SQLite database (before SQLAlchemy touches it)."""
     if path.is_dir():
         raise ArchiveError(f"{path} is a directory, not an archive file")
-    target = read_only_uri(path) if read_only_reason(path) else sqlite_uri(path, mode="ro")
+    target = reading_uri(path)
     try:
         with closing(sqlite3.connect(target, uri=True)) as probe:
             probe.execute("SELECT count(*) FROM sqlite_master").fetchone()

@@ -842,6 +842,10 @@ class Archive:
 
     # -- the audit log --------------------------------------------------------------
 
+    def audit_count(self, *, subject: str | None = None) -> int:
+        with self.engine.connect() as conn:
+            return audit.count(conn, subject=subject)
+
     def audit(self, *, subject: str | None = None, sha256: str | None = None,
               limit: int | None = None) -> list[audit.Entry]:
         """Audit entries, oldest first: every change, who made it, when, the input's digest."""

@@ -537,7 +537,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    limit: Annotated[int, Query(ge=1, le=10000)] = 500):
         subject = (subject or "").strip()[:200] or None
         entries = archive.audit(subject=subject, limit=limit)
-        total = len(archive.audit(subject=subject)) if len(entries) == limit else len(entries)
+        total = archive.audit_count(subject=subject)
         return page(request, "audit.html", {
             "subject": subject, "total": total, "shown": len(entries),
             "entries": [e.to_dict() for e in entries]})
