@@ -611,11 +611,20 @@ def test_news_add_takes_the_publication_date_of_one_article_on_the_command_line(
         main(["news", "add", str(article), "--db", db])
     assert exit_.value.code in (0, None)
     said = capsys.readouterr().out
-    assert "no release date" in said and "give --published" in said
+    assert "release 1 of Abu Fulan al-Mithali: a Tuesday (day not known)" in said
+    assert "give --published" in said
     other = _write(tmp_path, "b.txt", article.read_text() + " The group said so.")
     with pytest.raises(SystemExit) as exit_:
         main(["news", "add", str(other), "--published", "2024-05-08", "--db", db])
-    assert "release 1 of Abu Fulan al-Mithali on 2024-05-07" in capsys.readouterr().out
+    # a weekday alone cannot say which release it was: the undated one is not merged
+    assert "release 2 of Abu Fulan al-Mithali on 2024-05-07" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_:  # the same article again, now with its date
+        main(["news", "add", str(article), "--published", "2024-05-08", "--db", db])
+    assert "updated         report 1 a.txt: release 2 of Abu Fulan al-Mithali on 2024-05-07" \
+        in capsys.readouterr().out
+    with Archive(db) as archive:
+        assert [r.id for r in archive.releases()] == [2]  # the empty undated one is gone
+        assert archive.releases()[0].report_ids == [1, 2]
     with pytest.raises(SystemExit) as exit_:
         main(["news", "add", str(article), str(other), "--published", "2024-05-08", "--db", db])
     assert exit_.value.code == 1 and "one article file" in capsys.readouterr().err

@@ -846,8 +846,15 @@ def news_add(
         _emit(results)
         return
     for r in results:
-        if r["release_id"]:
+        if r["release_id"] and r["release_date"]:
             what = f"release {r['release_id']} of {r['speaker']} on {r['release_date']}"
+        elif r["release_id"]:
+            what = (f"release {r['release_id']} of {r['speaker']}: {r['when']}, from "
+                    f"{r['span']['basis']}")
+            if not r.get("published"):
+                what += " (give --published YYYY-MM-DD to date it)"
+        elif r["status"] == "already present":
+            what = "filed before (give --published to re-file it with a publication date)"
         elif not r["is_release_report"]:
             what = "no release (the article reports none)"
         else:
@@ -869,7 +876,7 @@ def record_(
 ) -> None:
     """The speaker's timeline of releases, with their reports, recordings and checks."""
     from purport.assess import record
-    from purport.news.record import record_html
+    from purport.news.record import describe_contradiction, record_html
 
     with Archive(db) as archive:
         data = record.record(archive, speaker)
@@ -885,12 +892,16 @@ def record_(
                                            ", ".join(r["channels"]) or None,
                                            f"{r['duration_minutes']:g} min"
                                            if r["duration_minutes"] else None) if x)
-        out.print(f"{r['date']} {r['weekday']}: {facts or 'no details'}{gap}")
+        when = f"{r['date']} {r['weekday']}" if r["date"] else r["when"]
+        out.print(f"{when}: {facts or 'no details'}{gap}")
         for p in r["reports"]:
-            out.print(f"    report: {p['outlet'] or p['name']} ({p['published']})"
+            out.print(f"    report: {p['outlet'] or p['name']} "
+                      f"({p['published'] or 'publication date not known'})"
                       f"{', could not verify' if p['unverified'] else ''}")
         for x in r["recordings"]:
             out.print(f"    recording {x['recording_id']}: {x['name']}")
+        for c in r["contradictions"]:
+            out.print(f"    disagree: {describe_contradiction(c)}")
         for c in r["checks"]:
             out.print(f"    check: {c}")
     if html is not None:

@@ -6,6 +6,8 @@ import datetime as dt
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from purport.news.span import Span
+
 
 def iso(value: dt.date | dt.datetime | None) -> str | None:
     """ISO 8601 text; naive timestamps are UTC (SQLite keeps no zone)."""
@@ -81,6 +83,8 @@ class Release(_Dict):
     medium: str | None = None
     duration_minutes: float | None = None
     report_ids: list[int] = field(default_factory=list)
+    #: when, as precisely as the sources allow (:class:`purport.news.span.Span`)
+    span: Span | None = None
 
 
 @dataclass(frozen=True)

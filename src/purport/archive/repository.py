@@ -54,6 +54,8 @@ from purport.archive.schema import (
 )
 from purport.errors import ArchiveError, NotFoundError, ParameterError
 from purport.media import MediaInfo
+from purport.news import span as span_rules
+from purport.news.span import Span
 
 log = logging.getLogger("purport.archive")
 
@@ -347,28 +349,13 @@ class Archive:
 
     def _file_release(self, conn: sa.Connection, recording_id: int, speaker_id: int | None,
                       p: Provenance) -> tuple[int, list[str]]:
-        """Link the recording to the speaker's release of that date, creating it if new."""
-        speaker_clause = (releases.c.speaker_id.is_(None) if speaker_id is None
-                          else releases.c.speaker_id == speaker_id)
-        row = conn.execute(sa.select(releases).where(
-            speaker_clause, releases.c.date == p.released)).first()
-        changes: list[str] = []
-        if row is None:
-            release_id = conn.execute(releases.insert().values(
-                speaker_id=speaker_id, date=p.released, outlet=p.outlet,
-                channels=[p.channel] if p.channel else [], created_at=now(),
-            )).inserted_primary_key[0]
-            changes.append(f"new release {p.released.isoformat()}")
-        else:
-            release_id = row.id
-            values: dict[str, Any] = {}
-            if p.outlet and not row.outlet:
-                values["outlet"] = p.outlet
-            if p.channel and p.channel not in row.channels:
-                values["channels"] = [*row.channels, p.channel]
-            if values:
-                conn.execute(releases.update().where(releases.c.id == release_id).values(**values))
-                changes.append(f"release {p.released.isoformat()} updated")
+        """Link the recording to the speaker's release of its date (the clustering rule of
+        :func:`purport.news.span.same_release`), creating it if new."""
+        span = Span.day(p.released, "the release date given with the recording")
+        release_id, created, changes = self._place(
+            conn, speaker_id, span, outlet=p.outlet, channels=[p.channel] if p.channel else [])
+        if created:
+            changes = [f"new release {p.released.isoformat()}"]
         linked = conn.execute(sa.select(release_recordings).where(
             release_recordings.c.release_id == release_id,
             release_recordings.c.recording_id == recording_id)).first()
@@ -377,6 +364,45 @@ class Archive:
                                                             recording_id=recording_id))
             changes.append(f"linked to release {p.released.isoformat()}")
         return release_id, changes
+
+    def _place(self, conn: sa.Connection, speaker_id: int | None, span: Span, *,
+               medium: str | None = None, outlet: str | None = None,
+               channels: Iterable[str] = (), duration_minutes: float | None = None,
+               ) -> tuple[int, bool, list[str]]:
+        """The one clustering rule for recordings and reports: the speaker's release that
+        ``span`` belongs to (:func:`purport.news.span.choose`), with what this source adds
+        merged in and its span narrowed to the days both allow; or a new release.
+        Returns (release id, created, changes)."""
+        speaker_clause = (releases.c.speaker_id.is_(None) if speaker_id is None
+                          else releases.c.speaker_id == speaker_id)
+        rows = conn.execute(sa.select(releases).where(speaker_clause)).all()
+        row = span_rules.choose(span, [(r, _span(r)) for r in rows if _span(r)], medium=medium,
+                                medium_of=lambda r: r.medium)
+        channels = list(channels)
+        if row is None:
+            release_id = conn.execute(releases.insert().values(
+                speaker_id=speaker_id, outlet=outlet, channels=channels, medium=medium,
+                duration_minutes=duration_minutes, created_at=now(), **_span_columns(span),
+            )).inserted_primary_key[0]
+            return release_id, True, [f"new release {span.describe()}"]
+        values: dict[str, Any] = {}
+        if outlet and not row.outlet:
+            values["outlet"] = outlet
+        if medium and not row.medium:
+            values["medium"] = medium
+        if duration_minutes and not row.duration_minutes:
+            values["duration_minutes"] = duration_minutes
+        merged = list(row.channels or [])
+        merged += [c for c in channels if c not in merged]
+        if merged != list(row.channels or []):
+            values["channels"] = merged
+        held = _span(row)
+        narrowed = span_rules.narrow(held, span)
+        if narrowed != held:
+            values.update(_span_columns(narrowed))
+        if values:
+            conn.execute(releases.update().where(releases.c.id == row.id).values(**values))
+        return row.id, False, [f"release {narrowed.describe()} updated"] if values else []
 
     def recording(self, ref: str | int, *, txn: Transaction | None = None) -> Recording:
         """A recording by id or by sha256 (a unique prefix of at least 6 hex digits)."""
@@ -619,72 +645,67 @@ class Archive:
                    is_release_report: bool, speaker: str | int | None = None,
                    url: str | None = None, outlet: str | None = None,
                    published: dt.date | None = None, title: str | None = None,
-                   txn: Transaction | None = None) -> tuple[int, bool]:
-        """File a report's facts (the same text again is not filed twice): (id, created)."""
+                   txn: Transaction | None = None) -> tuple[int, str]:
+        """File a report's facts: (id, "added"). The same text again is not filed twice
+        ("already present"), unless it now comes with a publication date it lacked or
+        contradicts: then its facts are replaced ("updated") and the caller re-files it."""
         with self._use(txn) as t:
-            row = t.conn.execute(sa.select(reports.c.id)
-                                 .where(reports.c.sha256 == sha256)).first()
-            if row:
-                return row.id, False
+            row = t.conn.execute(sa.select(reports).where(reports.c.sha256 == sha256)).first()
             speaker_id = self._speaker_id(t.conn, speaker) if speaker is not None else None
+            values = dict(name=name, url=url or (row.url if row else None),
+                          outlet=outlet or (row.outlet if row else None), published=published,
+                          title=title, speaker_id=speaker_id,
+                          is_release_report=is_release_report, facts=facts)
+            if row is not None:
+                if published is None or published == row.published:
+                    return row.id, "already present"
+                t.conn.execute(reports.update().where(reports.c.id == row.id).values(**values))
+                audit.append(t.conn, "report updated", f"report {row.id}", sha256=sha256,
+                             detail={"name": name, "published": published,
+                                     "was_published": row.published})
+                return row.id, "updated"
             rid = t.conn.execute(reports.insert().values(
-                sha256=sha256, name=name, url=url, outlet=outlet, published=published,
-                title=title, speaker_id=speaker_id, is_release_report=is_release_report,
-                facts=facts, created_at=now())).inserted_primary_key[0]
+                sha256=sha256, created_at=now(), **values)).inserted_primary_key[0]
             audit.append(t.conn, "report added", f"report {rid}", sha256=sha256,
                          detail={"name": name, "url": url, "outlet": outlet,
                                  "published": published, "release_report": is_release_report})
-            return rid, True
+            return rid, "added"
 
-    def file_report_release(self, report_id: int, *, speaker: str | int, date: dt.date,
+    def file_report_release(self, report_id: int, *, speaker: str | int, span: Span,
                             medium: str | None, outlet: str | None, channels: list[str],
-                            duration_minutes: float | None, window_days: int = 1,
+                            duration_minutes: float | None,
                             txn: Transaction | None = None) -> tuple[int, bool]:
-        """Link a report to its release: the speaker's release within ``window_days`` of
-        ``date`` (and of the same medium when both are known), or a new one.
-
-        Reports of one release from outlets in different time zones differ by a day at most;
-        releases a few days apart stay apart. Returns (release id, created).
-        """
+        """Link a report to its release by the one clustering rule (``_place``), creating
+        the release if new; a report whose span is open (no publication date) gets a
+        release of its own. Returns (release id, created)."""
         with self._use(txn) as t:
             speaker_id = self._speaker_id(t.conn, speaker)
-            rows = t.conn.execute(sa.select(releases).where(
-                releases.c.speaker_id == speaker_id,
-                releases.c.date >= date - dt.timedelta(days=window_days),
-                releases.c.date <= date + dt.timedelta(days=window_days))).all()
-            rows = [r for r in rows if not (medium and r.medium and r.medium != medium)]
-            rows.sort(key=lambda r: abs((r.date - date).days))
-            if rows:
-                row, created = rows[0], False
-                values: dict[str, Any] = {}
-                if outlet and not row.outlet:
-                    values["outlet"] = outlet
-                if medium and not row.medium:
-                    values["medium"] = medium
-                if duration_minutes and not row.duration_minutes:
-                    values["duration_minutes"] = duration_minutes
-                merged = list(row.channels or [])
-                merged += [c for c in channels if c not in merged]
-                if merged != list(row.channels or []):
-                    values["channels"] = merged
-                if values:
-                    t.conn.execute(releases.update().where(releases.c.id == row.id)
-                                   .values(**values))
-                release_id = row.id
-            else:
-                created = True
-                release_id = t.conn.execute(releases.insert().values(
-                    speaker_id=speaker_id, date=date, outlet=outlet, channels=list(channels),
-                    medium=medium, duration_minutes=duration_minutes, created_at=now(),
-                )).inserted_primary_key[0]
+            release_id, created, _ = self._place(
+                t.conn, speaker_id, span, medium=medium, outlet=outlet, channels=channels,
+                duration_minutes=duration_minutes)
+            was = t.conn.execute(sa.select(reports.c.release_id)
+                                 .where(reports.c.id == report_id)).scalar()
             t.conn.execute(reports.update().where(reports.c.id == report_id)
                            .values(release_id=release_id))
+            if was is not None and was != release_id:
+                self._drop_if_empty(t.conn, was)
             audit.append(t.conn, "release filed" if created else "release updated",
                          f"release {release_id}", detail={
-                             "report": report_id, "speaker": speaker_id, "date": date,
-                             "medium": medium, "outlet": outlet, "channels": list(channels),
-                             "duration_minutes": duration_minutes})
+                             "report": report_id, "speaker": speaker_id,
+                             "span": span.to_dict(), "medium": medium, "outlet": outlet,
+                             "channels": list(channels), "duration_minutes": duration_minutes})
             return release_id, created
+
+    def _drop_if_empty(self, conn: sa.Connection, release_id: int) -> None:
+        """Remove a release no report or recording stands for any more (a report re-filed
+        under its dated release leaves its undated one empty)."""
+        held = conn.execute(sa.select(reports.c.id).where(reports.c.release_id == release_id)
+                            .union_all(sa.select(release_recordings.c.recording_id).where(
+                                release_recordings.c.release_id == release_id))).first()
+        if held is None:
+            conn.execute(releases.delete().where(releases.c.id == release_id))
+            audit.append(conn, "release removed", f"release {release_id}",
+                         detail={"why": "no report or recording stands for it any more"})
 
     def reports(self, *, speaker: str | int | None = None,
                 release_id: int | None = None) -> list[dict[str, Any]]:
@@ -700,13 +721,17 @@ class Archive:
     # -- releases ---------------------------------------------------------------
 
     def releases(self, *, speaker: str | int | None = None) -> list[Release]:
-        """Releases in date order (undated last), optionally of one speaker."""
+        """Releases in date order (those not placed in time last), optionally of one
+        speaker."""
         with self.engine.connect() as conn:
-            query = sa.select(releases.c.id).order_by(releases.c.date.is_(None), releases.c.date,
-                                                      releases.c.id)
+            query = sa.select(releases.c.id).order_by(releases.c.id)
             if speaker is not None:
                 query = query.where(releases.c.speaker_id == self._speaker_id(conn, speaker))
-            return [self._release(conn, i) for i in conn.execute(query).scalars()]
+            found = [self._release(conn, i) for i in conn.execute(query).scalars()]
+        # placed ones (a day or a window) by their first day; those a weekday alone names last
+        return sorted(found, key=lambda r: (not (r.span and r.span.bounded),
+                                            r.span.first if r.span and r.span.bounded
+                                            else dt.date.min, r.id))
 
     def _release(self, conn: sa.Connection, release_id: int) -> Release:
         row = conn.execute(sa.select(releases, speakers.c.name.label("speaker_name"))
@@ -720,7 +745,8 @@ class Archive:
         return Release(id=row.id, speaker=row.speaker_name, date=row.date, outlet=row.outlet,
                        channels=list(row.channels or []), title=row.title, notes=row.notes,
                        recording_ids=list(rec_ids), medium=row.medium,
-                       duration_minutes=row.duration_minutes, report_ids=list(rep_ids))
+                       duration_minutes=row.duration_minutes, report_ids=list(rep_ids),
+                       span=_span(row))
 
     # -- API tokens ----------------------------------------------------------------
 
@@ -928,6 +954,19 @@ class Archive:
 
 #: the largest id a database row can have (a signed 64-bit integer, in SQLite and PostgreSQL)
 MAX_ID = 2**63 - 1
+
+
+def _span(row: Any) -> Span | None:
+    """A release row's span (a row filed on a day before spans were kept is that day)."""
+    if row.precision:
+        return Span(row.date_first, row.date_last, row.precision, row.date_basis or "",
+                    row.weekday)
+    return Span.day(row.date, row.date_basis or "filed on this day") if row.date else None
+
+
+def _span_columns(span: Span) -> dict[str, Any]:
+    return {"date": span.date, "date_first": span.first, "date_last": span.last,
+            "precision": span.precision, "weekday": span.weekday, "date_basis": span.basis}
 
 
 def _key(ref: object) -> int | None:

@@ -105,6 +105,12 @@ releases = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("medium", sa.String(20)),
     sa.Column("duration_minutes", sa.Float),
+    # when, as precisely as the sources allow (``date`` is the day when one is known)
+    sa.Column("date_first", sa.Date),
+    sa.Column("date_last", sa.Date),
+    sa.Column("precision", sa.String(10)),
+    sa.Column("weekday", sa.String(10)),
+    sa.Column("date_basis", sa.Text),
 )
 
 release_recordings = sa.Table(

@@ -14,6 +14,7 @@ from typing import Any
 
 from purport.archive import Archive, Recording
 from purport.errors import PurportError
+from purport.news import span
 from purport.news.events import press_events
 from purport.news.extract import Record
 from purport.news.record import article_files, extract_article, read_meta, timeline
@@ -41,8 +42,10 @@ def add_reports(archive: Archive, paths: list[str | Path], *,
 
     ``meta``: a JSON object mapping file names to {"published", "outlet", "url"}; ``facts``
     the same mapping given directly (``--published`` and friends for one file).
-    A report of a release is linked to the speaker's release of that day (merged with
-    other outlets' reports of it), created if new; other reports are stored as such.
+    A report of a release is linked to the speaker's release it describes (merged with
+    other outlets' reports of it by :func:`purport.news.span.same_release`), created if
+    new, dated as precisely as the text allows; other reports are stored as such. An
+    article filed before is re-filed when it now comes with a publication date.
     """
     sidecar = read_meta(meta) if meta is not None else dict(facts or {})
     files = article_files(paths)
@@ -64,23 +67,24 @@ def add_reports(archive: Archive, paths: list[str | Path], *,
                 else:
                     archive.add_speaker(rec.speaker, txn=txn)
             digest = hashlib.sha256(path.read_bytes()).hexdigest()
-            report_id, created = archive.add_report(
+            report_id, status = archive.add_report(
                 sha256=digest, name=path.name, facts=rec.to_dict(),
                 is_release_report=rec.is_release_report, speaker=rec.speaker, url=rec.url,
                 outlet=rec.outlet,
                 published=dt.date.fromisoformat(rec.published) if rec.published else None,
                 title=rec.title, txn=txn)
+            when = span.from_record(rec.to_dict())
             release_id = None
-            if created and rec.is_release_report and rec.speaker and rec.release_date:
+            if status != "already present" and rec.is_release_report and rec.speaker and when:
                 release_id, _ = archive.file_report_release(
-                    report_id, speaker=rec.speaker,
-                    date=dt.date.fromisoformat(rec.release_date), medium=rec.medium,
+                    report_id, speaker=rec.speaker, span=when, medium=rec.medium,
                     outlet=rec.media_outlet, channels=rec.channels,
                     duration_minutes=rec.duration_minutes, txn=txn)
-            results.append({"file": path.name, "report_id": report_id,
-                            "status": "added" if created else "already present",
+            results.append({"file": path.name, "report_id": report_id, "status": status,
                             "is_release_report": rec.is_release_report,
                             "speaker": rec.speaker, "release_date": rec.release_date,
+                            "span": when.to_dict() if when else None,
+                            "when": when.describe() if when else None,
                             "published": rec.published, "release_id": release_id})
     return results
 
@@ -108,7 +112,7 @@ def record(archive: Archive, speaker: str, *,
     reads it once for every question).
     """
     who = archive.speaker(speaker)
-    releases = [r for r in archive.releases(speaker=who.id) if r.date is not None]
+    releases = archive.releases(speaker=who.id)
     if recordings is None:
         recordings = archive.recordings(speaker=who.id)
     by_id = {r.id: r for r in recordings if r.speaker == who.name}

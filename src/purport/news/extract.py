@@ -428,6 +428,18 @@ class Extractor:
             rec.release_window = {"from": rec.release_date, "to": rec.release_date,
                                   "precision": "day", "source": "the text",
                                   "phrase": ev.get("release_date", "")}
+        elif published is None:
+            # no publication date to place it: the weekday the text names, and the earliest
+            # day it allows (an earlier release it dates, "since June 2014")
+            bound = not_before(current, other, sents, rec.weekday)
+            source = "no publication date" + (f"; the text names a {rec.weekday}"
+                                               if rec.weekday else "")
+            if bound:
+                source += f"; not before {bound[0].isoformat()}: {bound[1]}"
+            rec.release_window = {"from": bound[0].isoformat() if bound else None, "to": None,
+                                  "precision": "weekday" if rec.weekday else "open",
+                                  "weekday": rec.weekday, "source": source,
+                                  "phrase": bound[2] if bound else ev.get("weekday", "")}
         # outlet: named in a sentence about this release, never in one about another
         clauses = [(s.text, s.text) for s in current] + [
             (a.group(1), s.text) for s in sents
@@ -587,6 +599,50 @@ class Extractor:
         other_only = OTHER_TIME.search(clause) and not (
             rec.weekday and rec.weekday.lower() in clause.lower())
         return bool(mentions) and not only_video and not other_only
+
+
+YEAR_DATE_RE = re.compile(
+    rf"\b(?:({MONTH_ABBR_RE})\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+|"
+    rf"(\d{{1,2}})(?:st|nd|rd|th)?\s+({MONTH_ABBR_RE})\s+|({MONTH_ABBR_RE})\s+)?"
+    r"((?:19|20)\d\d)\b")
+SINCE_RE = re.compile(rf"\bsince\s+(?:(?:early|mid-?|late)\s+)?(?:{MONTH_ABBR_RE}\s+)?"
+                      r"(?:\d{1,2},?\s+)?(?:19|20)\d\d\b", re.I)
+
+
+def _year_date(m: re.Match) -> dt.date | None:
+    """The first day a "Sept. 28, 2017" / "28 September 2017" / "June 2014" / "2014"
+    match can mean."""
+    year = int(m.group(6))
+    month = m.group(1) or m.group(4) or m.group(5)
+    day = m.group(2) or m.group(3)
+    try:
+        return dt.date(year, MONTHS[month.lower().rstrip(".")[:3]] if month else 1,
+                       int(day) if day and month else 1)
+    except (ValueError, KeyError):
+        return None
+
+
+def not_before(current: list[Sentence], other: list[Sentence], sents: list[Sentence],
+               weekday: str | None) -> tuple[dt.date, str, str] | None:
+    """The earliest day a release can be when the article has no publication date: the
+    latest of the dated earlier releases it names (a full date on another weekday than
+    this release's is another release) and its "since June 2014" phrases (day, what says
+    so, the sentence). Dates named elsewhere may lie in the future ("elections due in
+    2030") and bound nothing."""
+    found = []
+    for s in other + current:
+        for m in YEAR_DATE_RE.finditer(s.text):
+            d = _year_date(m)
+            full = m.group(2) or m.group(3)
+            if d and (s in other or (full and weekday
+                                     and calendar.day_name[d.weekday()] != weekday)):
+                found.append((d, f"an earlier release it dates ({m.group(0)!r})", s.text))
+    for s in sents:
+        for m in SINCE_RE.finditer(s.text):
+            for y in YEAR_DATE_RE.finditer(m.group(0)):
+                if (d := _year_date(y)):
+                    found.append((d, f"{m.group(0)!r}", s.text))
+    return max(found, key=lambda f: f[0]) if found else None
 
 
 def _particles(name: str) -> str:

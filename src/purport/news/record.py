@@ -166,35 +166,70 @@ def check_previous(claim: dict[str, Any] | None, previous: dict[str, Any] | None
 
 RECORD_METHOD = (
     "Releases filed from recordings (purport add --released) and from press reports "
-    "(purport news add), one release per speaker per day across outlets; each report's "
-    "claim about the previous release is checked against the releases before it in this "
-    "record.")
+    "(purport news add) by one rule: one speaker's sources whose dates lie within a day of "
+    "each other (and whose medium and weekday agree) are one release; each release is dated "
+    "as precisely as its sources allow (a day, a window of days, or only a weekday when no "
+    "publication date places it). Each report's claim about the previous release is checked "
+    "against the dated releases before it in this record; reports of one release that "
+    "disagree are shown side by side.")
 RECORD_LIMITS = (
     "The record holds only what was added: a missing release makes the next one's gap and "
     "checks wrong. Facts come from the press, which can be wrong; each is shown with the "
-    "report that states it.")
+    "report that states it. A release known only by its weekday cannot be merged with "
+    "other reports or checked until a publication date places it (purport news add FILE "
+    "--published YYYY-MM-DD).")
+
+#: Facts that reports of one release should agree on: (fact key, what it is called).
+AGREED_FACTS = (("release_date", "the day"), ("weekday", "the weekday"),
+                ("medium", "the medium"), ("media_outlet", "the media outlet"),
+                ("duration_minutes", "the length in minutes"))
+
+
+def contradictions(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Where reports of one release disagree (two outlets giving different lengths or
+    days): each fact with every value and the reports that give it. A fact a report does
+    not state is no disagreement; lengths within 10 % (or 2 minutes) agree."""
+    out = []
+    for key, label in AGREED_FACTS:
+        said: dict[Any, list[str]] = {}
+        for r in reports:
+            value = (r.get("facts") or {}).get(key)
+            if value in (None, ""):
+                continue
+            if key == "duration_minutes":
+                value = next((v for v in said if abs(v - value) <= max(2.0, 0.1 * v)), value)
+            said.setdefault(value, []).append(f"report {r['id']} ({r.get('outlet') or r['name']})")
+        if len(said) > 1:
+            out.append({"fact": key, "what": label,
+                        "values": [{"value": v, "reports": who} for v, who in said.items()]})
+    return out
 
 
 def timeline(speaker: str, aliases: list[str],
              releases: Iterable[tuple[Any, list[dict[str, Any]], list[Any]]]) -> dict[str, Any]:
     """``purport record``: the speaker's releases in date order with reports and checks.
 
-    ``releases``: (release, its reports, its recordings) in date order, as the archive
-    holds them: a release has ``id``, ``date``, ``medium``, ``outlet``, ``channels`` and
-    ``duration_minutes``; a report is a dict with ``id``, ``name``, ``outlet``,
-    ``published``, ``title``, ``url`` and the extracted ``facts``; a recording has ``id``,
-    ``name``, ``role`` and ``sha256``.
+    ``releases``: (release, its reports, its recordings) in date order (undated last), as
+    the archive holds them: a release has ``id``, ``date``, ``span``, ``medium``,
+    ``outlet``, ``channels`` and ``duration_minutes``; a report is a dict with ``id``,
+    ``name``, ``outlet``, ``published``, ``title``, ``url`` and the extracted ``facts``; a
+    recording has ``id``, ``name``, ``role`` and ``sha256``.
     """
     out = []
     previous = None
     for rel, reps, recs in releases:
+        span = rel.span
         entry = {
-            "release_id": rel.id, "date": rel.date.isoformat(),
-            "weekday": rel.date.strftime("%A"), "medium": rel.medium,
-            "media_outlet": rel.outlet, "channels": rel.channels,
+            "release_id": rel.id, "date": rel.date.isoformat() if rel.date else None,
+            "when": span.describe() if span else "undated",
+            "precision": span.precision if span else None,
+            "date_basis": span.basis if span else None,
+            "span": span.to_dict() if span else None,
+            "weekday": rel.date.strftime("%A") if rel.date else span.weekday if span else None,
+            "medium": rel.medium, "media_outlet": rel.outlet, "channels": rel.channels,
             "duration_minutes": rel.duration_minutes,
             "gap_days": (rel.date - dt.date.fromisoformat(previous["date"])).days
-            if previous else None,
+            if previous and rel.date else None,
             "reports": [{"report_id": r["id"], "name": r["name"], "outlet": r["outlet"],
                          "published": r["published"].isoformat() if r["published"] else None,
                          "title": r["title"], "url": r["url"],
@@ -204,13 +239,27 @@ def timeline(speaker: str, aliases: list[str],
                         for r in reps],
             "recordings": [{"recording_id": x.id, "name": x.name, "role": x.role,
                             "sha256": x.sha256} for x in recs],
+            "contradictions": contradictions(reps),
         }
-        entry["checks"] = [c for c in (check_previous(r["previous_release_claim"], previous)
-                                       for r in entry["reports"]) if c]
+        if rel.date is None:
+            entry["checks"] = ["day not known: its gap and the reports' claims about the "
+                               "previous release cannot be checked until a publication date "
+                               "places it"]
+        else:
+            entry["checks"] = [c for c in (check_previous(r["previous_release_claim"],
+                                                          previous)
+                                           for r in entry["reports"]) if c]
+            previous = entry
         out.append(entry)
-        previous = entry
     return {"speaker": speaker, "aliases": aliases, "releases": out,
             "method": RECORD_METHOD, "limits": RECORD_LIMITS}
+
+
+def describe_contradiction(c: dict[str, Any]) -> str:
+    """"reports disagree on the length in minutes: 46 (report 2 (AP)); 30 (report 5 (X))"."""
+    said = [(f"{v['value']:g}" if isinstance(v["value"], float) else str(v["value"]))
+            + f" ({', '.join(v['reports'])})" for v in c["values"]]
+    return f"reports disagree on {c['what']}: " + "; ".join(said)
 
 
 RECORD_CSS = ("body{font:15px/1.45 system-ui,sans-serif;max-width:52rem;margin:2rem auto;"
@@ -231,14 +280,17 @@ def record_html(data: dict[str, Any]) -> str:
             for p in r["reports"])
         recs = "".join(f"<li>recording {x['recording_id']}: {e(x['name'])} ({e(x['role'])})</li>"
                        for x in r["recordings"])
-        checks = "".join(f"<li>{e(c)}</li>" for c in r["checks"])
+        checks = "".join(f"<li>{e(c)}</li>" for c in
+                         [*map(describe_contradiction, r["contradictions"]), *r["checks"]])
         gap = f"{r['gap_days']} days after the previous" if r["gap_days"] is not None else \
             "first in the record"
         facts = ", ".join(x for x in (r["medium"], r["media_outlet"],
                                       ", ".join(r["channels"]) or None,
                                       f"{r['duration_minutes']:g} min"
                                       if r["duration_minutes"] else None) if x)
-        rows.append(f"<section><h2>{e(r['date'])} ({e(r['weekday'])})</h2>"
+        title = f"{r['date']} ({r['weekday']})" if r["date"] else r["when"]
+        basis = f"<p class='lim'>dated from {e(r['date_basis'])}</p>" if r["date_basis"] else ""
+        rows.append(f"<section><h2>{e(title)}</h2>{basis}"
                     f"<p>{e(facts or 'no details stated')} · {e(gap)}</p>"
                     f"<h3>Reports</h3><ul>{reports or '<li>none</li>'}</ul>"
                     f"<h3>Recordings in the archive</h3><ul>{recs or '<li>none</li>'}</ul>"

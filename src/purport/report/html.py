@@ -336,7 +336,7 @@ def render(assessment: Assessment | Mapping[str, Any], *, header: str = "", css:
     if "skipped" in r:
         parts.append(f"<p>{e(r['skipped'])}.</p>")
     else:
-        parts.append(_table([[x["date"], x["medium"] or "", x["media_outlet"] or "",
+        parts.append(_table([[x["date"] or x["when"], x["medium"] or "", x["media_outlet"] or "",
                               ", ".join(x["channels"]), len(x["reports"]),
                               ", ".join(y["name"] for y in x["recordings"])]
                              for x in r["releases"]],
