@@ -753,8 +753,9 @@ def test_the_publication_date_comes_from_the_url_or_a_dated_dateline(tmp_path):
      ("2024-05-06", "2024-05-09"), None),
     ("Abu Fulan al-Mithali released an audio message overnight, posted on Telegram.",
      "2024-05-09", ("2024-05-08", "2024-05-09"), None),
+    # the holiday's calendar day, with the moon-sighting days around it kept as the window
     ("Abu Fulan al-Mithali released an audio message on the first day of Eid al-Adha.",
-     "2018-08-28", ("2018-08-20", "2018-08-22"), None),
+     "2018-08-28", ("2018-08-20", "2018-08-22"), "2018-08-21"),
     ("Abu Fulan al-Mithali released an audio message on Tuesday, the first day of Eid "
      "al-Adha.", "2018-08-28", ("2018-08-21", "2018-08-21"), "2018-08-21"),
 ])

@@ -58,6 +58,16 @@ OTHER_TIME = re.compile(rf"\b(in|since|from|last|of)\s+(the\s+)?({MONTH_RE})\b|"
                         r"\b(in|since|last|during|over)\s+(the\s+)?(spring|summer|autumn|fall|"
                         r"winter)\b|\blast\s+(released|issued|published|put out|appeared|"
                         r"surfaced|spoke|posted|broadcast)\b", re.I)
+#: a release verb's own time that places it now, not in another month: "issued last week",
+#: "released on the first day of Eid al-Adha"
+THIS_TIME = re.compile(
+    r"\b(?:released|issued|published|posted|put out|broadcast|surfaced|emerged|appeared)\b"
+    r"[^.;]{0,40}?\b(?:this week|last week|overnight|yesterday|today|this morning|"
+    r"earlier this month|in recent days|on the (?:first|second|third|last) day of|"
+    r"on the eve of|during) ", re.I)
+#: a claim about the previous release, which dates that release, not this sentence's
+PREVIOUS_CLAIM = re.compile(
+    r"\b(?:his|her|its|the|their)\s+first\b[^.;]{0,60}?\b(?:since|in)\b\s+[^.;,]*", re.I)
 MONTH_ABBR_RE = rf"(?:{MONTH_RE}|(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)\.?)"
 DAY_MONTH_RE = re.compile(rf"\b(?:(\d{{1,2}})(?:st|nd|rd|th)?\s+({MONTH_ABBR_RE})|"
                           rf"({MONTH_ABBR_RE})\s+"
@@ -225,10 +235,14 @@ class Extractor:
                 days = [w.first + dt.timedelta(days=i) for i in range((last - w.first).days + 1)]
                 if weekday:
                     days = [d for d in days if calendar.day_name[d.weekday()] == weekday] or days
+                likely = w.calendar_day if len(days) > 1 and w.calendar_day in days else None
                 return {"from": days[0].isoformat(), "to": days[-1].isoformat(),
                         "precision": "day" if len(days) == 1 else "days",
                         "source": f"{w.name} ({w.source})"
-                                  + (f", on a {weekday}" if weekday and len(days) == 1 else ""),
+                                  + (f", on a {weekday}" if weekday and len(days) == 1 else "")
+                                  + (f"; {likely.isoformat()} on that calendar" if likely
+                                     else ""),
+                        "likely": likely.isoformat() if likely else None,
                         "phrase": t}
             for pattern, start, end, precision in (
                     (r"\bthis week\b", published - dt.timedelta(days=published.weekday()),
@@ -277,9 +291,10 @@ class Extractor:
                 t, re.I)
             if not about_release:
                 continue
-            bound = self._release_day(t) is not None
-            if not s.own or (_dated_elsewhere(t, self._published) and not bound) or (
-                    OTHER_TIME.search(t) and not re.search(WEEKDAY_RE, t)):
+            bound = self._release_day(t) is not None or bool(THIS_TIME.search(t))
+            rest = PREVIOUS_CLAIM.sub("", t)  # "his first message since February"
+            if not s.own or (_dated_elsewhere(rest, self._published) and not bound) or (
+                    OTHER_TIME.search(rest) and not bound):
                 other.append(s)
             else:
                 current.append(s)
@@ -421,9 +436,11 @@ class Extractor:
         if rec.release_date is None and published:
             rec.release_window = self._release_window(current, published, rec.weekday)
             w = rec.release_window
-            if w and w["from"] == w["to"]:
-                rec.release_date, ev["release_date"] = w["from"], w["phrase"]
-                rec.weekday = calendar.day_name[dt.date.fromisoformat(w["from"]).weekday()]
+            # a holiday's one named day: its calendar day, the window kept beside it
+            day = w and (w["from"] if w["from"] == w["to"] else w.get("likely"))
+            if day:
+                rec.release_date, ev["release_date"] = day, w["phrase"]
+                rec.weekday = calendar.day_name[dt.date.fromisoformat(day).weekday()]
         elif rec.release_date is not None:
             rec.release_window = {"from": rec.release_date, "to": rec.release_date,
                                   "precision": "day", "source": "the text",

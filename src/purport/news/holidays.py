@@ -50,6 +50,8 @@ class HolidayWindow:
     first: dt.date
     last: dt.date
     source: str
+    #: the Umm al-Qura day, when the name is one day ("the first day of Eid al-Adha")
+    calendar_day: dt.date | None = None
 
     @property
     def days(self) -> int:
@@ -80,7 +82,8 @@ def window(name: str, year: int, *, ordinal: str | None = None,
                      f"{key}")
             return HolidayWindow(name=label, first=start - slack, last=end + slack,
                                  source=f"Umm al-Qura calendar ({hy} AH), ±{SIGHTING_SLACK} "
-                                        "day for moon sighting")
+                                        "day for moon sighting",
+                                 calendar_day=start if start == end else None)
     return None
 
 

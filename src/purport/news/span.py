@@ -73,6 +73,10 @@ class Span:
 def from_record(rec: dict[str, Any]) -> Span | None:
     """A report's span, from the release date or window ``news extract`` gives it."""
     w = rec.get("release_window")
+    if w and w.get("likely") and w.get("from") and w.get("to"):
+        # a holiday's one day as its calendar gives it, the moon-sighting days around it
+        return Span(dt.date.fromisoformat(w["from"]), dt.date.fromisoformat(w["to"]),
+                    w["precision"], w.get("source") or "the text", None)
     if rec.get("release_date"):
         day = dt.date.fromisoformat(rec["release_date"])
         return Span.day(day, (w or {}).get("source") or "the text")
