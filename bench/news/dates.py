@@ -24,7 +24,7 @@ from pathlib import Path
 from purport.news.extract import Extractor
 
 HERE = Path(__file__).resolve().parent
-SETS = ["heldout_a.json", "written.json"]
+SETS = ["heldout_final.json", "heldout_a.json", "written.json"]
 
 
 def _dateparser(phrase: str, published: dt.date) -> str | None:
