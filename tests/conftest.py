@@ -106,3 +106,10 @@ def wavs(tmp_path):
                           freq=300.0 + 50 * i) for i in range(start, start + n)]
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _no_automatic_transcription(monkeypatch):
+    """``verify`` and ``when`` transcribe by themselves when the speech extra is installed;
+    the suite asks for it explicitly (tests/test_speech.py), so other tests stay fast."""
+    monkeypatch.setenv("PURPORT_TRANSCRIBE", "off")

@@ -322,12 +322,13 @@ def test_an_unexpected_error_is_one_line_with_the_traceback_in_a_log(capsys, env
 
 
 def test_sigterm_during_add_stops_it_as_ctrl_c_does(env):
-    long = save_wav(env / "long.wav", speech(1800.0, seed=4, sr=8000), sr=8000)
+    # an hour: decoding and fingerprinting it outlasts the wait below on a fast machine too
+    long = save_wav(env / "long.wav", speech(3600.0, seed=4, sr=8000), sr=8000)
     proc = subprocess.Popen([sys.executable, "-c", "from purport.cli import main; main()",
                              "add", str(long)],
                             stderr=subprocess.PIPE, text=True,
                             env=dict(os.environ, PYTHONPATH=str(Path(__file__).parents[1])))
-    time.sleep(2.0)  # decoding and fingerprinting half an hour of audio
+    time.sleep(2.0)  # decoding and fingerprinting an hour of audio
     os.environ["PURPORT_BUSY_TIMEOUT"] = "0.5"
     try:  # the add holds no write lock while it decodes: others write meanwhile
         with Archive() as archive:

@@ -188,7 +188,7 @@ def test_pages_allow_exactly_their_own_stylesheet_and_nothing_else(site, path):
     allowed = set(re.search(r"style-src ([^;]*)", csp).group(1).split())
     assert allowed == hashes  # the one inline stylesheet, by its hash; nothing else
     assert {d.split()[0] for d in csp.split("; ")} == {
-        "default-src", "style-src", "base-uri", "form-action", "frame-ancestors"}
+        "default-src", "style-src", "media-src", "base-uri", "form-action", "frame-ancestors"}
     assert "form-action 'self'" in csp and "frame-ancestors 'none'" in csp
     assert "<script" not in text and " style=" not in text
     assert not re.search(r"\son[a-z]+=", text)  # no inline event handlers

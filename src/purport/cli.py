@@ -59,6 +59,14 @@ Db = Annotated[str | None, typer.Option(
     "--db", envvar="PURPORT_DB", show_envvar=True,
     help="Archive: SQLite file path or postgresql:// URL [default: purport.db].")]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+Language = Annotated[str, typer.Option(
+    help="Language of the speech: auto (detected) or a Whisper code (en, ar, fr...).")]
+AsrModelOpt = Annotated[str | None, typer.Option(
+    "--model", help="Speech model: 'base' (the speech extra's) or a local CTranslate2 "
+    "Whisper folder [default: $PURPORT_ASR_MODEL, else base].")]
+Transcribe = Annotated[bool | None, typer.Option(
+    "--transcribe/--no-transcribe", help="Transcribe the recording to date what it says "
+    "[default: when no --transcript is given and the speech extra is installed].")]
 Store = Annotated[Path | None, typer.Option(
     "--store", envvar="PURPORT_STORE", show_envvar=True, file_okay=False,
     help="Folder for copies of added files [default: <db name>-files beside the db].")]
@@ -236,9 +244,24 @@ def add(
     max_size: Annotated[str, typer.Option(help="Refuse files larger than this.")] = "2G",
     max_duration: Annotated[float, typer.Option(
         help="Refuse audio longer than this many seconds.")] = media.DEFAULT_MAX_DURATION,
+    transcribe: Annotated[bool, typer.Option(
+        "--transcribe", help="Also transcribe each file (speech extra) and keep the "
+        "transcript with it, searchable.")] = False,
+    language: Language = "auto", model: AsrModelOpt = None,
     store: Store = None, db: Db = None, json_: Json = False,
 ) -> None:
     """Add media files to the archive, all of them or none; the same bytes again merge."""
+    heard = None
+    if transcribe:
+        from purport.assess import speech
+        from purport.speech import asr
+        from purport.speech import model as asr_model
+
+        asr.check_language(language)
+        asr_model.resolve(model)  # a missing extra fails before any decoding
+
+        def heard(signal: media.Signal) -> dict[str, Any]:
+            return speech.transcribe_signal(signal, model=model, language=language).to_dict()
     provenance = Provenance(
         source_url=source_url, outlet=outlet, channel=channel,
         released=_date(released, "--released"), first_seen=_timestamp(first_seen, "--first-seen"),
@@ -249,7 +272,7 @@ def add(
         results = ingest.add_files(
             archive, files, role=role.value if role else None, speaker=speaker,
             provenance=provenance, copy=copy, notes=notes, max_bytes=max_bytes,
-            max_duration=max_duration,
+            max_duration=max_duration, transcribe=heard,
             progress=progress and (lambda i, n, p: progress(i, n, p.name)))
     if json_:
         _emit([r.to_dict() for r in results])
@@ -680,21 +703,27 @@ def when(
         help="Transcript or translation of the speech (text).")] = None,
     events: Annotated[Path | None, typer.Option(
         help="Events catalog CSV: date,title,description,keywords.")] = None,
+    transcribe: Transcribe = None, language: Language = "auto", model: AsrModelOpt = None,
     db: Db = None, json_: Json = False,
 ) -> None:
-    """When was it recorded: mains hum (ENF) against grid logs, and the events it mentions."""
-    from purport.assess import timing
+    """When was it recorded: mains hum (ENF) against grid logs, and the events it mentions
+    (in a transcript given, or in the recording's own words when the speech extra is
+    installed)."""
+    from purport.assess import speech, timing
 
     if region and grid:
         raise ParameterError("give --region or --grid, not both")
-    # a transcript is dated against the user's events and the archive's press reports:
-    # the archive is needed for a region or when no events CSV is given, else used if there
+    words = transcript is not None or (transcribe is not False and (
+        bool(transcribe) or speech.available()))
+    # words are dated against the user's events and the archive's press reports: the
+    # archive is needed for a region or a transcript with no events CSV, else used if there
     needed = bool(region) or (transcript is not None and events is None)
-    wanted = transcript is not None and (db is not None or Path("purport.db").exists())
+    wanted = words and (db is not None or Path("purport.db").exists())
     with _interruptible():
         with _archive_if(needed or wanted, db) as archive:
             result = timing.when_file(file, archive=archive, region=region, grid_csv=grid,
-                                     between=between, transcript=transcript, events=events)
+                                     between=between, transcript=transcript, events=events,
+                                     transcribe=transcribe, model=model, language=language)
     if json_:
         _emit(result)
         return
@@ -909,6 +938,86 @@ def record_(
 
 
 @app.command()
+def transcribe(
+    file: Annotated[Path, typer.Argument(help="The recording.")],
+    language: Language = "auto", model: AsrModelOpt = None,
+    srt: Annotated[bool, typer.Option("--srt", help="Print SubRip subtitles.")] = False,
+    txt: Annotated[bool, typer.Option("--txt", help="Print plain text with times "
+                                      "[the default].")] = False,
+    save: Annotated[bool, typer.Option(
+        "--save", help="Keep the transcript with the archive's recording of this file.")
+    ] = False,
+    from_text: Annotated[Path | None, typer.Option(
+        "--from-text", help="Keep this text file (a transcript or translation someone made) "
+        "as the recording's user-given transcript instead of recognising speech.")] = None,
+    kind: Annotated[str, typer.Option(
+        help="With --from-text: transcript or translation.")] = "transcript",
+    db: Db = None, json_: Json = False,
+) -> None:
+    """What was said: speech recognition (faster-whisper) with segment and word times, the
+    language detected and the model named; or a user's text kept beside it."""
+    from purport.assess import speech
+    from purport.speech import asr
+
+    if sum((srt, txt, json_)) > 1:
+        raise ParameterError("give one of --srt, --txt, --json")
+    with _interruptible():
+        if from_text is not None:
+            if not save:
+                raise ParameterError("--from-text keeps a text with the recording: give --save")
+            info = media.probe(file)
+            said, digest = speech.user_text(from_text, duration=info.duration, kind=kind,
+                                            language=None if language == "auto" else language)
+        else:
+            said, info = speech.transcribe_file(file, model=model, language=language)
+            digest = None
+        kept = None
+        if save:
+            with Archive(db) as archive:
+                kept = speech.save(archive, info.sha256, said, input_sha256=digest)
+    if json_:
+        _emit(dict(said.to_dict(), file=info.name, sha256=info.sha256, transcript_id=kept))
+        return
+    if srt:
+        out.print(asr.to_srt(said), end="")
+    else:
+        lang = (f"{said.language} (probability {said.language_probability:.2f})"
+                if said.language_probability is not None else said.language or "not stated")
+        speed = (f", {said.duration / said.elapsed_s:.1f}x real time"
+                 if said.elapsed_s else "")
+        out.print(f"# {info.name}: {_hms(said.duration)}, language {lang}, {said.model}"
+                  f"{speed}")
+        out.print(asr.to_txt(said), end="")
+    if kept is not None:
+        out.print(f"kept as transcript {kept} of the archive's recording "
+                  f"(sha256 {info.sha256[:12]})")
+
+
+@app.command()
+def search(
+    phrase: Annotated[str, typer.Argument(help="Words to find, in order.")],
+    speaker: Annotated[str | None, typer.Option(help="Only this speaker's recordings.")
+                       ] = None,
+    limit: Annotated[int, typer.Option(help="At most this many hits.")] = 50,
+    db: Db = None, json_: Json = False,
+) -> None:
+    """Where the archive's transcripts say a phrase (Arabic spelling variants included)."""
+    from purport.assess import speech
+
+    with Archive(db) as archive:
+        found = speech.search(archive, phrase, speaker=speaker, limit=limit)
+    if json_:
+        _emit(found)
+        return
+    out.print(f"{len(found['hits'])} hits for {phrase!r}")
+    for h in found["hits"]:
+        who = f" ({h['speaker']})" if h["speaker"] else ""
+        out.print(f"recording {h['recording_id']} {h['recording']}{who} "
+                  f"{_hms(h['start'])}-{_hms(h['end'])} [{h['source']} {h['kind']}]: "
+                  f"{h['text']}")
+
+
+@app.command()
 def verify(
     file: Annotated[Path, typer.Argument(help="The questioned recording.")],
     claimed_speaker: Annotated[str | None, typer.Option(
@@ -923,7 +1032,8 @@ def verify(
         "--html", help="Write the self-contained HTML report here.")] = None,
     save: Annotated[bool, typer.Option(
         "--save", help="File the recording (questioned, under the claimed speaker, if new) "
-        "and keep the assessment with it.")] = False,
+        "and keep the assessment (and the transcript) with it.")] = False,
+    transcribe: Transcribe = None, language: Language = "auto", model: AsrModelOpt = None,
     db: Db = None, json_: Json = False,
 ) -> None:
     """Answer every question that applies: reuse, voice, timing, edits, and the record."""
@@ -935,7 +1045,8 @@ def verify(
     stored = None
     with _interruptible(), Archive(db) as archive:
         questions = dict(claimed_speaker=claimed_speaker, transcript=transcript, events=events,
-                         region=region, grid_csv=grid, calibration=calibration)
+                         region=region, grid_csv=grid, calibration=calibration,
+                         transcribe=transcribe, asr_model=model, language=language)
         if save:
             result, stored = assess.verify_and_file(file, archive=archive, **questions)
         else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from typing import Any
 
 from purport import media, reuse
 from purport.archive import AddResult, Archive, Provenance, Transaction
@@ -24,6 +25,7 @@ def add_files(archive: Archive, paths: Sequence[str | Path], *, role: str | None
               max_bytes: int = media.DEFAULT_MAX_BYTES,
               max_duration: float = media.DEFAULT_MAX_DURATION,
               progress: Progress | None = None,
+              transcribe: Callable[[media.Signal], dict[str, Any]] | None = None,
               txn: Transaction | None = None) -> list[AddResult]:
     """Decode and file every path, or none: the first bad file rolls the whole batch back.
 
@@ -31,7 +33,8 @@ def add_files(archive: Archive, paths: Sequence[str | Path], *, role: str | None
     recording (status "already present") instead of duplicating it. Each new recording's
     landmark fingerprint is stored in the same transaction, so the reuse index never
     misses a recording the archive holds. Pass ``txn`` to make the batch part of a larger
-    transaction.
+    transaction. ``transcribe`` (a decoded signal to a transcript dict) keeps each file's
+    transcript with it, computed before the write lock like the fingerprint.
     """
     paths = [Path(p) for p in paths]
     if not paths:
@@ -40,19 +43,22 @@ def add_files(archive: Archive, paths: Sequence[str | Path], *, role: str | None
         archive.speaker(speaker)  # fail before decoding anything
     # decode and fingerprint first, outside the transaction: the archive's write lock is
     # held only while filing, not for minutes of decoding
-    ready: list[tuple[Path, media.MediaInfo, reuse.Fingerprint | None]] = []
+    ready: list[tuple[Path, media.MediaInfo, reuse.Fingerprint | None,
+                      dict[str, Any] | None]] = []
     for i, path in enumerate(paths, 1):
         with _which_file(i, len(paths)):
-            signal = media.load(path, sr=ANALYSIS_SR, max_bytes=max_bytes,
-                                max_duration=max_duration)
+            # speech recognition wants 16 kHz; the landmarks resample from it
+            signal = media.load(path, sr=ANALYSIS_SR if transcribe is None else media.SR,
+                                max_bytes=max_bytes, max_duration=max_duration)
+            said = transcribe(signal) if transcribe is not None else None
         known = archive.fingerprinted(signal.info.sha256, reuse.METHOD)
-        ready.append((path, signal.info, None if known else fingerprint_signal(signal)))
+        ready.append((path, signal.info, None if known else fingerprint_signal(signal), said))
         del signal
         if progress is not None:
             progress(i, len(paths), path)
     results: list[AddResult] = []
     with nullcontext(txn) if txn is not None else archive.transaction() as txn:
-        for i, (path, info, fp) in enumerate(ready, 1):
+        for i, (path, info, fp, said) in enumerate(ready, 1):
             with _which_file(i, len(paths)):
                 recording, status, merged = archive.add_recording(
                     info, role=role, speaker=speaker, provenance=provenance, copy=copy,
@@ -65,6 +71,8 @@ def add_files(archive: Archive, paths: Sequence[str | Path], *, role: str | None
                     archive.put_fingerprint(recording.id, method=fp.method, n_hashes=len(fp),
                                             seconds=fp.duration, data=reuse.to_bytes(fp),
                                             txn=txn)
+                if said is not None:
+                    archive.add_transcript(recording.id, said, txn=txn)
             results.append(AddResult(path=str(path), status=status, recording=recording,
                                      merged=merged))
     return results

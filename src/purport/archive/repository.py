@@ -50,12 +50,15 @@ from purport.archive.schema import (
     speaker_aliases,
     speakers,
     tokens,
+    transcript_segments,
+    transcripts,
     voice_embeddings,
 )
 from purport.errors import ArchiveError, NotFoundError, ParameterError
 from purport.media import MediaInfo
 from purport.news import span as span_rules
 from purport.news.span import Span
+from purport.speech.textnorm import fts5_phrase, normalize
 
 log = logging.getLogger("purport.archive")
 
@@ -865,6 +868,98 @@ class Archive:
             audit_log.c.subject.like("recording %")).order_by(audit_log.c.id)).all()
         return [{k: v for k, v in audit._entry(r).to_dict().items() if k != "prev_hash"}
                 for r in found]
+
+    # -- transcripts ---------------------------------------------------------------
+
+    def add_transcript(self, recording: str | int, data: dict[str, Any], *,
+                       input_sha256: str | None = None,
+                       txn: Transaction | None = None) -> int:
+        """Keep a transcript of a recording (``data``: a
+        :class:`purport.speech.asr.Transcript` as a dict), its segments searchable. A
+        transcript by the same model, or the same user-given text, replaces the earlier
+        one. Returns its id."""
+        source, kind = data.get("source") or "automatic", data.get("kind") or "transcript"
+        if source not in ("automatic", "user") or kind not in ("transcript", "translation"):
+            raise ParameterError(f"a transcript is automatic or user-given, a transcript or "
+                                 f"a translation, not {source}/{kind}")
+        with self._use(txn) as t:
+            rid = self._recording_id(t.conn, recording)
+            same = sa.select(transcripts.c.id).where(
+                transcripts.c.recording_id == rid, transcripts.c.source == source,
+                transcripts.c.kind == kind,
+                transcripts.c.model == _fit(data["model"], 300) if source == "automatic"
+                else transcripts.c.input_sha256 == input_sha256)
+            for old in t.conn.execute(same).scalars().all():
+                t.conn.execute(transcript_segments.delete()
+                               .where(transcript_segments.c.transcript_id == old))
+                t.conn.execute(transcripts.delete().where(transcripts.c.id == old))
+            tid = t.conn.execute(transcripts.insert().values(
+                recording_id=rid, source=source, kind=kind,
+                language=(data.get("language") or None),
+                language_probability=data.get("language_probability"),
+                model=_fit(data["model"], 300), model_sha256=data.get("model_sha256"),
+                input_sha256=input_sha256, data=data, created_at=now(),
+            )).inserted_primary_key[0]
+            rows = [{"transcript_id": tid, "idx": i, "start": float(seg["start"]),
+                     "end": float(seg["end"]), "text": seg["text"],
+                     "norm": normalize(seg["text"])}
+                    for i, seg in enumerate(data["segments"]) if seg["text"].strip()]
+            if rows:
+                t.conn.execute(transcript_segments.insert(), rows)
+            audit.append(t.conn, "transcript added", f"recording {rid}", sha256=input_sha256,
+                         detail={"transcript": tid, "source": source, "kind": kind,
+                                 "model": data["model"], "language": data.get("language"),
+                                 "segments": len(rows)})
+            return tid
+
+    def transcripts(self, recording: str | int) -> list[dict[str, Any]]:
+        """A recording's transcripts, newest first: id, source, kind, language, model,
+        created_at and the whole ``data``."""
+        with self.engine.connect() as conn:
+            rid = self._recording_id(conn, recording)
+            rows = conn.execute(sa.select(transcripts).where(transcripts.c.recording_id == rid)
+                                .order_by(transcripts.c.id.desc())).all()
+        return [dict(r._mapping) for r in rows]
+
+    def search_transcripts(self, phrase: str, *, speaker: str | int | None = None,
+                           limit: int = 50) -> list[dict[str, Any]]:
+        """Segments whose text holds ``phrase`` (every word, in order, after
+        :func:`purport.speech.textnorm.normalize`), with their recording, time span and the
+        segments either side; SQLite FTS5 or PostgreSQL full text."""
+        if not normalize(phrase):
+            raise ParameterError("search for words: the phrase holds none")
+        seg, tr = transcript_segments, transcripts
+        with self.engine.connect() as conn:
+            if self.engine.dialect.name == "postgresql":
+                match = sa.text("to_tsvector('simple', transcript_segments.norm) @@ "
+                                "phraseto_tsquery('simple', :q)").bindparams(q=normalize(phrase))
+                query = sa.select(seg.c.id).where(match)
+            else:
+                hits = sa.text("SELECT rowid FROM transcript_search WHERE transcript_search "
+                               "MATCH :q").bindparams(q=fts5_phrase(phrase))
+                query = sa.select(seg.c.id).where(seg.c.id.in_(hits.columns(
+                    sa.column("rowid", sa.Integer))))
+            query = (sa.select(seg, tr.c.recording_id, tr.c.source, tr.c.kind, tr.c.model,
+                               tr.c.language, recordings.c.name.label("recording_name"),
+                               speakers.c.name.label("speaker"))
+                     .select_from(seg.join(tr).join(recordings).outerjoin(speakers))
+                     .where(seg.c.id.in_(query))
+                     .order_by(tr.c.recording_id, seg.c.start).limit(limit))
+            if speaker is not None:
+                query = query.where(recordings.c.speaker_id == self._speaker_id(conn, speaker))
+            out = []
+            for r in conn.execute(query).all():
+                near = conn.execute(sa.select(seg.c.idx, seg.c.text).where(
+                    seg.c.transcript_id == r.transcript_id,
+                    seg.c.idx.between(r.idx - 1, r.idx + 1)).order_by(seg.c.idx)).all()
+                out.append({"recording_id": r.recording_id, "recording": r.recording_name,
+                            "speaker": r.speaker, "transcript_id": r.transcript_id,
+                            "source": r.source, "kind": r.kind, "model": r.model,
+                            "language": r.language, "start": r.start, "end": r.end,
+                            "text": r.text,
+                            "before": next((n.text for n in near if n.idx == r.idx - 1), None),
+                            "after": next((n.text for n in near if n.idx == r.idx + 1), None)})
+            return out
 
     # -- the audit log --------------------------------------------------------------
 

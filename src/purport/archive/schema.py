@@ -297,3 +297,48 @@ archive_meta = sa.Table(
     sa.Column("key", sa.String(40), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
 )
+
+# What was said: a recording's transcripts (automatic, by a named model; or given by the
+# user, a transcript or a translation), the whole result in ``data`` (segments with word
+# times), and one searchable row per segment (``norm``: the text normalised for search, see
+# purport.speech.textnorm). SQLite indexes ``norm`` with FTS5 (the virtual table
+# transcript_search, kept in step by triggers); PostgreSQL with a GIN full-text index.
+transcripts = sa.Table(
+    "transcripts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "recording_id",
+        sa.Integer,
+        sa.ForeignKey("recordings.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("source", sa.String(20), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("language", sa.String(20)),
+    sa.Column("language_probability", sa.Float),
+    sa.Column("model", sa.String(300), nullable=False),
+    sa.Column("model_sha256", sa.String(64)),
+    sa.Column("input_sha256", sa.String(64)),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+transcript_segments = sa.Table(
+    "transcript_segments",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "transcript_id",
+        sa.Integer,
+        sa.ForeignKey("transcripts.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("idx", sa.Integer, nullable=False),
+    sa.Column("start", sa.Float, nullable=False),
+    sa.Column("end", sa.Float, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("norm", sa.Text, nullable=False),
+)

@@ -17,6 +17,7 @@ import numpy as np
 from purport import media
 from purport.archive import Archive
 from purport.errors import ParameterError
+from purport.speech import asr
 from purport.timing import content, enf, grid
 from purport.timing.report import when
 
@@ -93,21 +94,27 @@ def grid_log(archive: Archive | None, *, region: str | None = None,
 
 
 def content_inputs(transcript: str | Path | None, events: str | Path | None,
-                   archive: Archive | None = None
+                   archive: Archive | None = None, *, automatic: bool = False
                    ) -> tuple[str | None, list[content.Event] | None]:
     """The transcript's text and the events catalog for content dating: the user's events
-    CSV, and the dated events the archive's press reports state (``purport news add``)."""
-    if transcript is None:
+    CSV, and the dated events the archive's press reports state (``purport news add``).
+
+    ``automatic``: the transcript will come from speech recognition, not a file; then a
+    missing catalog skips content dating (None) instead of refusing."""
+    if transcript is None and not automatic:
         if events is not None:
-            raise ParameterError("--events dates a transcript: give --transcript too")
+            raise ParameterError("--events dates a transcript: give --transcript too, or "
+                                 "install the speech extra to transcribe the recording")
         return None, None
-    text = content.read_transcript(transcript)
+    text = content.read_transcript(transcript) if transcript is not None else None
     catalog = content.read_events(events) if events is not None else []
     if archive is not None:
         from purport.assess.record import press_catalog
 
         catalog += press_catalog(archive)
     if not catalog:
+        if automatic:
+            return None, None
         raise ParameterError("content dating needs an events catalog: --events CSV, or press "
                              "reports in the archive that state dated events "
                              "(`purport news add`)")
@@ -116,7 +123,8 @@ def content_inputs(transcript: str | Path | None, events: str | Path | None,
 
 def when_signal(signal: media.Signal, *, log: grid.GridLog | None = None,
                 transcript: str | None = None,
-                events: list[content.Event] | None = None) -> dict[str, Any]:
+                events: list[content.Event] | None = None,
+                timed: list[tuple[str, float, float]] | None = None) -> dict[str, Any]:
     """``purport when`` for decoded audio: ``{"recording", "enf", "content"}``.
 
     The audio is brought to the ENF analysis rate by FFmpeg's resampler: the same samples,
@@ -130,22 +138,37 @@ def when_signal(signal: media.Signal, *, log: grid.GridLog | None = None,
     return {"recording": {"name": info.name, "sha256": info.sha256,
                           "duration": round(info.duration, 3)},
             **when(y, sr=enf.SR, log=log, source_sr=info.sample_rate,
-                   transcript=transcript, events=events)}
+                   transcript=transcript, events=events, timed=timed)}
 
 
 def when_file(path: str | Path, *, archive: Archive | None = None, region: str | None = None,
               grid_csv: str | Path | None = None, between: tuple[str, str] | None = None,
-              transcript: str | Path | None = None,
-              events: str | Path | None = None) -> dict[str, Any]:
-    """``purport when``: ``{"recording", "enf", "content"}`` for one recording.
+              transcript: str | Path | None = None, events: str | Path | None = None,
+              transcribe: bool | None = False, model: str | Path | None = None,
+              language: str | None = None) -> dict[str, Any]:
+    """``purport when``: ``{"recording", "enf", "content", "transcript"}`` for one recording.
 
     Decoded at :data:`purport.media.SR`, as ``purport verify`` decodes, so both give the
-    same answer.
+    same answer. Without a ``transcript`` file the recording's own words are dated when
+    ``transcribe`` asks for speech recognition (None: when it is installed).
     """
-    text, catalog = content_inputs(transcript, events, archive)
+    from purport.assess import speech
+
+    automatic = transcript is None and transcribe is not False and (
+        transcribe or speech.available())
+    text, catalog = content_inputs(transcript, events, archive, automatic=automatic)
     log = grid_log(archive, region=region, grid_csv=grid_csv, between=between)
     signal = media.load(path, sr=media.SR)
-    return when_signal(signal, log=log, transcript=text, events=catalog)
+    said, why = (speech.heard(signal, transcript=transcript, transcribe=transcribe,
+                              model=model, language=language)
+                 if catalog else (None, "no events catalog to date the words against"))
+    timed = None
+    if said is not None and said.source == "automatic":
+        text, timed = said.text, asr.timed_sentences(said)
+    out = when_signal(signal, log=log, transcript=text if catalog else None, events=catalog,
+                      timed=timed)
+    out["transcript"] = said.to_dict() if said is not None else {"skipped": why}
+    return out
 
 
 def _iso(t: dt.datetime) -> str:

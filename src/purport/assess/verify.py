@@ -64,6 +64,8 @@ class Assessment:
     timing: dict[str, Any]
     edits: Edits
     record: dict[str, Any] | Skipped
+    #: what was said: the automatic transcript, or the user's, or why there is none
+    transcript: dict[str, Any] | Skipped = Skipped("no transcript")
     #: the audit entries of the recordings it used, once filed (``Archive.add_assessment``)
     custody: list[dict[str, Any]] = field(default_factory=list)
     created: str = field(default_factory=_now)
@@ -83,6 +85,7 @@ class Assessment:
             "timing": {"method": enf.get("method"), "limits": enf.get("limits")},
             "edits": {"method": self.edits.method, "limits": self.edits.limits},
             "record": {"method": record.get("method"), "limits": record.get("limits")},
+            "transcript": self.transcript_limits,
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -100,6 +103,8 @@ class Assessment:
             "edits": self.edits.to_dict(),
             "record": self.record.to_dict() if isinstance(self.record, Skipped)
             else self.record,
+            "transcript": self.transcript.to_dict() if isinstance(self.transcript, Skipped)
+            else self.transcript,
             "methods": self.methods,
             "custody": self.custody,
         }
@@ -116,9 +121,15 @@ class Assessment:
             else VoiceReport.from_dict(voice),
             timing=data["timing"], edits=Edits.from_dict(data["edits"]),
             record=Skipped(record["skipped"]) if "skipped" in record else record,
+            transcript=_transcript(data.get("transcript")),
             custody=list(data.get("custody") or []),
             created=data["created"], schema_version=data["schema_version"],
             purport_version=data["purport_version"])
+
+    @property
+    def transcript_limits(self) -> dict[str, str | None]:
+        t = self.transcript if isinstance(self.transcript, dict) else {}
+        return {"method": t.get("model"), "limits": t.get("limits")}
 
     def summary(self) -> dict[str, str]:
         """One short line per question, by name (``content`` only when content was dated):
@@ -137,10 +148,23 @@ class Assessment:
         return out
 
 
+def _sha256(path: str | Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _transcript(data: Mapping[str, Any] | None) -> dict[str, Any] | Skipped:
+    if not data:
+        return Skipped("no transcript")
+    return Skipped(data["skipped"]) if "skipped" in data else dict(data)
+
+
 def verify(path: str | Path, *, archive: Archive, claimed_speaker: str | None = None,
            transcript: str | Path | None = None, events: str | Path | None = None,
            region: str | None = None, grid_csv: str | Path | None = None,
-           calibration: str | None = None,
+           calibration: str | None = None, transcribe: bool | None = None,
+           asr_model: str | Path | None = None, language: str | None = None,
            max_bytes: int = media.DEFAULT_MAX_BYTES,
            max_duration: float = media.DEFAULT_MAX_DURATION,
            progress: Progress | None = None) -> Assessment:
@@ -154,7 +178,8 @@ def verify(path: str | Path, *, archive: Archive, claimed_speaker: str | None = 
     signal = media.load(path, sr=media.SR, max_bytes=max_bytes, max_duration=max_duration)
     assessment, _ = _assess(signal, archive=archive, claimed_speaker=claimed_speaker,
                             transcript=transcript, events=events, region=region,
-                            grid_csv=grid_csv, calibration=calibration, progress=progress)
+                            grid_csv=grid_csv, calibration=calibration, progress=progress,
+                            transcribe=transcribe, asr_model=asr_model, language=language)
     return assessment
 
 
@@ -162,11 +187,13 @@ def verify_signal(signal: media.Signal, *, archive: Archive,
                   claimed_speaker: str | None = None, transcript: str | Path | None = None,
                   events: str | Path | None = None, region: str | None = None,
                   grid_csv: str | Path | None = None, calibration: str | None = None,
-                  progress: Progress | None = None) -> Assessment:
+                  progress: Progress | None = None,
+                  transcribe: bool | None = None) -> Assessment:
     """``verify`` for a recording already decoded (best at :data:`purport.media.SR`)."""
     assessment, _ = _assess(signal, archive=archive, claimed_speaker=claimed_speaker,
                             transcript=transcript, events=events, region=region,
-                            grid_csv=grid_csv, calibration=calibration, progress=progress)
+                            grid_csv=grid_csv, calibration=calibration, progress=progress,
+                            transcribe=transcribe)
     return assessment
 
 
@@ -174,11 +201,18 @@ def _assess(signal: media.Signal, *, archive: Archive, claimed_speaker: str | No
             transcript: str | Path | None = None, events: str | Path | None = None,
             region: str | None = None, grid_csv: str | Path | None = None,
             calibration: str | None = None, progress: Progress | None = None,
-            ) -> tuple[Assessment, Fingerprint]:
-    """The Assessment of decoded audio, and its landmark fingerprint (for filing it)."""
+            transcribe: bool | None = None, asr_model: str | Path | None = None,
+            language: str | None = None) -> tuple[Assessment, Fingerprint]:
+    """The Assessment of decoded audio, and its landmark fingerprint (for filing it).
+
+    Without a ``transcript`` file the recording is transcribed when ``transcribe`` is True,
+    or None and speech recognition is installed; its words are then dated against the
+    events catalog (the user's CSV and the archive's press reports), when there is one.
+    """
     from purport.assess import edits as edits_
     from purport.assess import record as record_
-    from purport.assess import reuse, timing, voice
+    from purport.assess import reuse, speech, timing, voice
+    from purport.speech import asr
 
     def step(fraction: float, what: str) -> None:
         if progress is not None:
@@ -191,8 +225,12 @@ def _assess(signal: media.Signal, *, archive: Archive, claimed_speaker: str | No
     # what the questions need from the archive and the user, refused before the work
     if claimed_speaker is not None:
         archive.speaker(claimed_speaker)
-    text, catalog = timing.content_inputs(transcript, events, archive)
+    automatic = transcript is None and transcribe is not False and (
+        bool(transcribe) or speech.available())
+    text, catalog = timing.content_inputs(transcript, events, archive, automatic=automatic)
     log = timing.grid_log(archive, region=region, grid_csv=grid_csv)
+    if automatic:
+        asr.check_language(language)
 
     step(0.05, "reuse: matching against the archive")
     fp = reuse.fingerprint_signal(signal)
@@ -202,27 +240,36 @@ def _assess(signal: media.Signal, *, archive: Archive, claimed_speaker: str | No
     repeated = reuse.match_fingerprint(archive, fp, query, self_match=True,
                                        recordings=recordings)
     if claimed_speaker is None:
-        said: VoiceReport | Skipped = Skipped("no --claimed-speaker given")
+        voice_said: VoiceReport | Skipped = Skipped("no --claimed-speaker given")
         filed: dict[str, Any] | Skipped = Skipped("no --claimed-speaker given")
     else:
         step(0.4, "voice: likelihood ratio against the claimed speaker's references")
         try:
             cal = voice.get_calibration(archive, calibration)
-            said = voice.check_signal(archive, signal, claimed_speaker, cal,
+            voice_said = voice.check_signal(archive, signal, claimed_speaker, cal,
                                       recordings=recordings)
         except PurportError as exc:
-            said = Skipped(str(exc))
+            voice_said = Skipped(str(exc))
         filed = record_.record(archive, claimed_speaker, recordings=recordings)
-    step(0.65, "timing: mains hum and content dating")
-    when = timing.when_signal(signal, log=log, transcript=text, events=catalog)
+    step(0.6, "speech: what was said" if automatic else "speech: the given transcript")
+    said, why = speech.heard(signal, transcript=transcript, transcribe=transcribe,
+                             model=asr_model, language=language)
+    timed = None
+    if said is not None and said.source == "automatic":
+        text, timed = said.text, asr.timed_sentences(said)
+    step(0.7, "timing: mains hum and content dating")
+    when = timing.when_signal(signal, log=log, transcript=text if catalog else None,
+                              events=catalog, timed=timed)
     step(0.85, "edits: joins, background, channel, hum steps and pieces")
     edits = edits_.edits_signal(signal, enf_report=when.get("enf"), reuse=found,
                                 self_reuse=repeated,
-                                voice=said if isinstance(said, VoiceReport) else None)
+                                voice=voice_said if isinstance(voice_said, VoiceReport)
+                                else None)
     step(1.0, "done")
     return Assessment(recording=recording, claimed_speaker=claimed_speaker, reuse=found,
-                      self_reuse=repeated, voice=said, timing=when, edits=edits,
-                      record=filed), fp
+                      self_reuse=repeated, voice=voice_said, timing=when, edits=edits,
+                      record=filed, transcript=said.to_dict() if said is not None
+                      else Skipped(why or "no transcript")), fp
 
 
 def verify_and_file(path: str | Path, *, archive: Archive, claimed_speaker: str | None = None,
@@ -256,6 +303,11 @@ def verify_and_file(path: str | Path, *, archive: Archive, claimed_speaker: str 
             archive, signal, role=None if known else "questioned",
             speaker=None if known else claimed_speaker, provenance=provenance,
             fingerprint=fp, txn=txn)
+        if isinstance(assessment.transcript, dict):
+            given = questions.get("transcript")
+            archive.add_transcript(
+                added.recording.id, assessment.transcript, txn=txn,
+                input_sha256=_sha256(given) if given is not None else None)
         stored = archive.add_assessment(added.recording.id, assessment.to_dict(),
                                         claimed_speaker=claimed_speaker, txn=txn)
     assessment = dataclasses.replace(assessment, custody=stored.data["custody"])

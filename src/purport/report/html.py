@@ -223,6 +223,13 @@ def _table(rows: list[list[Any]], head: list[str]) -> str:
             + "</table>")
 
 
+def _span_hms(at) -> str:
+    """"0:12.3–0:15.0" for a (start, end) in seconds; "" for none."""
+    if not at:
+        return ""
+    return "–".join(f"{int(t // 60)}:{t % 60:04.1f}" for t in at)
+
+
 def render(assessment: Assessment | Mapping[str, Any], *, header: str = "", css: str = "",
            forms: bool = False) -> str:
     """The Assessment (or its stored JSON) as an analyst's note, top to bottom.
@@ -294,9 +301,10 @@ def render(assessment: Assessment | Mapping[str, Any], *, header: str = "", css:
     c = t.get("content")
     if c:
         parts += [f"<p>Content: {e(c['message'])}</p>",
-                  _table([[x["event_date"], x["event"], x["sentence"], x["similarity"]]
+                  _table([[x["event_date"], x["event"], x["sentence"],
+                           _span_hms(x.get("at")), x["similarity"]]
                           for x in c["evidence"]], ["event date", "event", "sentence",
-                                                    "similarity"])]
+                                                    "said at", "similarity"])]
     else:
         parts.append("<p>Content dating: no transcript and events catalog given.</p>")
     ed = a["edits"]
@@ -332,6 +340,20 @@ def render(assessment: Assessment | Mapping[str, Any], *, header: str = "", css:
                   "".join(f"<p class='muted'>False alarms measured on {e(m)}.</p>"
                           for m in measured)]
     r = a["record"]
+    said = a.get("transcript") or {"skipped": "no transcript"}
+    parts.append("<h2 id='transcript'>What was said</h2>")
+    if "skipped" in said:
+        parts.append(f"<p>{e(said['skipped'])}.</p>")
+    else:
+        lang = said.get("language") or "not stated"
+        if said.get("language_probability") is not None:
+            lang += f" (probability {said['language_probability']:.2f})"
+        who = ("Automatic transcript" if said.get("source") == "automatic"
+               else f"User-given {said.get('kind', 'transcript')}")
+        parts += [f"<p>{e(who)} by {e(said.get('model', ''))}; language {e(lang)}.</p>",
+                  f"<p class='muted'>{e(said.get('limits', ''))}</p>",
+                  _table([[_span_hms((x["start"], x["end"])), x["text"]]
+                          for x in said.get("segments", [])], ["at", "said"])]
     parts.append("<h2 id='record'>In the speaker's record</h2>")
     if "skipped" in r:
         parts.append(f"<p>{e(r['skipped'])}.</p>")

@@ -51,6 +51,9 @@ class Evidence:
     keywords: list[str]
     score: float
     source: str = ""
+    #: where the sentence lies in the recording (start, end seconds), from an automatic
+    #: transcript's segment times; None for a text without times
+    at: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -156,9 +159,15 @@ def embed(texts: list[str]) -> np.ndarray:
                                       show_progress_bar=False), dtype=np.float32)
 
 
-def date_content(text: str, events: list[Event]) -> ContentDating:
-    """The earliest recording date the transcript's mentions of catalogued events allow."""
-    said = sentences(text)
+def date_content(text: str, events: list[Event], *,
+                 timed: list[tuple[str, float, float]] | None = None) -> ContentDating:
+    """The earliest recording date the transcript's mentions of catalogued events allow.
+
+    ``timed``: the transcript's sentences with their (start, end) in the recording (an
+    automatic transcript's, :func:`purport.speech.asr.timed_sentences`); each piece of
+    evidence then says where in the recording it was said."""
+    said = [s for s, _, _ in timed] if timed else sentences(text)
+    times = [(round(float(a), 2), round(float(b), 2)) for _, a, b in timed] if timed else None
     if not said:
         raise ParameterError("the transcript holds no sentences")
     if not events:
@@ -173,7 +182,8 @@ def date_content(text: str, events: list[Event]) -> ContentDating:
             found.append(Evidence(sentence=said[i], event=e.title,
                                   event_date=e.date.isoformat(),
                                   similarity=round(float(sim[i, j]), 3), keywords=hits,
-                                  score=round(score, 3), source=e.source))
+                                  score=round(score, 3), source=e.source,
+                                  at=times[i] if times else None))
     confident = [f for f in found if f.similarity >= MIN_SIMILARITY
                  or (f.keywords and f.similarity >= MIN_WITH_KEYWORD)]
     best_per_event: dict[str, Evidence] = {}

@@ -56,17 +56,19 @@ ENF_LIMITS = (
 
 def when(y: np.ndarray, *, sr: int, log: grid.GridLog | None = None,
          source_sr: int | None = None, transcript: str | None = None,
-         events: list[content.Event] | None = None) -> dict[str, Any]:
+         events: list[content.Event] | None = None,
+         timed: list[tuple[str, float, float]] | None = None) -> dict[str, Any]:
     """``{"enf": {...}, "content": {...} or None}`` for mono ``y`` at ``sr``.
 
     ``y`` is brought to the ENF analysis rate (:data:`purport.timing.enf.SR`) once, here;
     ``source_sr`` is the file's own rate (harmonics above its band are not searched).
-    Content dating runs when both the ``transcript`` text and the ``events`` are given.
+    Content dating runs when both the ``transcript`` text and the ``events`` are given;
+    ``timed`` (its sentences with their times in the recording) places the evidence.
     """
     x = enf.to_analysis_rate(y, sr)
     dated = None
     if transcript is not None and events is not None:
-        dated = content.date_content(transcript, events).to_dict()
+        dated = content.date_content(transcript, events, timed=timed).to_dict()
     return {"enf": enf_report(x, enf.SR, log, source_sr=source_sr), "content": dated}
 
 

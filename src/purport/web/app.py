@@ -40,6 +40,7 @@ from starlette.responses import MalformedRangeHeader, RangeNotSatisfiable
 from purport import __version__, assess, csp, ingest, media
 from purport.archive import Archive, Provenance, Recording, Token, audit
 from purport.archive.db import sqlite_path
+from purport.archive.model import iso
 from purport.assess.record import press_catalog
 from purport.errors import ArchiveError, MediaError, NotFoundError, ParameterError, PurportError
 from purport.report import html as report_html
@@ -84,7 +85,7 @@ def _actor(token: Token) -> str:
 def page_csp(css: str) -> str:
     """The policy of an HTML page whose one inline stylesheet is ``css``: that stylesheet,
     forms posting to this site, nothing else loaded, run or framed."""
-    return (f"default-src 'none'; style-src {csp.style_source(css)}; "
+    return (f"default-src 'none'; style-src {csp.style_source(css)}; media-src 'self'; "
             "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 
 
@@ -547,14 +548,42 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/recordings/{ref}", summary="One recording with its sightings, releases and "
                                           "assessments (`/recordings/{ref}.json` for JSON)")
-    def recording_page(request: Request, ref: str, token: Read):
+    def recording_page(request: Request, ref: str, token: Read,
+                       t: Annotated[float | None, Query(ge=0, le=86400)] = None):
         rec = _recording(_twin(ref))
         data = _public(rec)
         data["assessments"] = [
             {"id": a.id, "claimed_speaker": a.claimed_speaker,
              "created_at": a.to_dict()["created_at"], "url": f"/assessments/{a.id}"}
             for a in archive.assessments(recording=rec.id)]
+        data["transcripts"] = [
+            {"id": t["id"], "source": t["source"], "kind": t["kind"],
+             "language": t["language"], "model": t["model"],
+             "created_at": iso(t["created_at"]),
+             "segments": [{"start": x["start"], "end": x["end"], "text": x["text"]}
+                          for x in t["data"]["segments"]]}
+            for t in archive.transcripts(rec.id)]
+        data["play_from"] = t if t is not None else None
         return page(request, "recording.html", data)
+
+    @app.get("/search", summary="Where the archive's transcripts say a phrase (Arabic "
+                                "spelling variants included; `/search.json` for JSON)")
+    @app.get("/search.json", include_in_schema=False)
+    def search_page(request: Request, token: Read, q: str | None = None,
+                    speaker: str | None = None,
+                    limit: Annotated[int, Query(ge=1, le=1000)] = 50):
+        from purport.assess import speech
+
+        q = (q or "").strip()[:500]
+        speaker = (speaker or "").strip()[:200] or None
+        data: dict[str, Any] = {"phrase": q or None, "speaker": speaker, "hits": [],
+                                "method": speech.SEARCH_METHOD,
+                                "limits": speech.SEARCH_LIMITS}
+        if q:
+            data = speech.search(archive, q, speaker=speaker, limit=limit)
+            for h in data["hits"]:
+                h["url"] = f"/recordings/{h['recording_id']}?t={h['start']:g}#play"
+        return page(request, "search.html", data)
 
     @app.get("/recordings/{ref}/audio", summary="The stored audio file (needs a token)",
              response_class=FileResponse)

@@ -1,0 +1,1 @@
+"""What was said: speech recognition (faster-whisper), transcripts, and text search."""
