@@ -29,7 +29,7 @@ def test_init_creates_schema_at_newest_version(archive):
 
 def test_migrated_schema_matches_table_definitions(archive):
     with archive.engine.connect() as conn:
-        # the SQLite full-text index (FTS5 and its shadow tables) lives outside the model
+        # the full-text index (FTS5 and its shadow tables; a GIN index) lives outside the model
         ctx = MigrationContext.configure(conn, opts={
             "version_table": VERSION_TABLE,
             "include_name": lambda name, kind, parent: not (

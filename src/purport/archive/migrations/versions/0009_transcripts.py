@@ -44,7 +44,7 @@ def upgrade() -> None:
         sa.Column("norm", sa.Text, nullable=False),
     )
     if op.get_bind().dialect.name == "postgresql":
-        op.execute("CREATE INDEX transcript_segments_fts ON transcript_segments "
+        op.execute("CREATE INDEX transcript_search ON transcript_segments "
                    "USING gin (to_tsvector('simple', norm))")
         return
     # FTS5 over the segments' normalised text (external content: no second copy)
