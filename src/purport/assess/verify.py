@@ -142,6 +142,14 @@ class Assessment:
             voice = self.voice.verbal
         out = {"reuse": self.reuse.summary, "voice": voice,
                "timing": (self.timing.get("enf") or {}).get("message", "")}
+        if isinstance(self.transcript, dict):
+            t = self.transcript
+            lang = t.get("language") or "language not stated"
+            if t.get("language_probability") is not None:
+                lang += f" (p {t['language_probability']:.2f})"
+            words = sum(len(x["text"].split()) for x in t.get("segments", []))
+            out["speech"] = (f"{t.get('source', 'automatic')} {t.get('kind', 'transcript')}, "
+                             f"{lang}, {words} words ({t.get('model')})")
         if self.timing.get("content"):
             out["content"] = self.timing["content"]["message"]
         out["edits"] = self.edits.summary

