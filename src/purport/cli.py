@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from purport import __version__, ingest, media
+from purport import __version__, ingest, interrupt, media
 from purport.archive import Archive, Provenance, Recording
 from purport.errors import ParameterError, PurportError
 
@@ -1394,12 +1394,6 @@ class _StderrHandler(logging.StreamHandler):
         pass
 
 
-def _signal_to_interrupt(signum, _frame) -> None:
-    """SIGTERM (a service manager, `kill`, a closed terminal) stops work as Ctrl-C does:
-    the open transaction rolls back and its store copies are deleted."""
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI: a PurportError becomes one line on stderr and exit status 1.
 
@@ -1417,8 +1411,12 @@ def main(argv: list[str] | None = None) -> None:
         handler.setFormatter(logging.Formatter("purport: %(message)s"))
         handler.setLevel(logging.WARNING)
         notices.addHandler(handler)
+    interrupt.reset()
     if threading_main():
-        signal.signal(signal.SIGTERM, _signal_to_interrupt)
+        # SIGTERM stops work as Ctrl-C does; both are remembered (purport.interrupt), so
+        # an interrupt lost inside a C extension's callback still stops before a commit
+        signal.signal(signal.SIGTERM, interrupt.request)
+        signal.signal(signal.SIGINT, interrupt.request)
     try:
         app(args=args, prog_name="purport")
     except PurportError as exc:

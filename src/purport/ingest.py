@@ -7,7 +7,7 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from purport import media, reuse
+from purport import interrupt, media, reuse
 from purport.archive import AddResult, Archive, Provenance, Transaction
 from purport.assess.reuse import fingerprint_signal
 from purport.errors import PurportError
@@ -51,8 +51,10 @@ def add_files(archive: Archive, paths: Sequence[str | Path], *, role: str | None
             signal = media.load(path, sr=ANALYSIS_SR if transcribe is None else media.SR,
                                 max_bytes=max_bytes, max_duration=max_duration)
             said = transcribe(signal) if transcribe is not None else None
+        interrupt.check()
         known = archive.fingerprinted(signal.info.sha256, reuse.METHOD)
         ready.append((path, signal.info, None if known else fingerprint_signal(signal), said))
+        interrupt.check()
         del signal
         if progress is not None:
             progress(i, len(paths), path)

@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from purport import media
+from purport import interrupt, media
 from purport.archive import audit, db, store
 from purport.archive.model import (
     Job,
@@ -140,6 +140,7 @@ class Archive:
                 txn = Transaction(conn)
                 try:
                     yield txn
+                    interrupt.check()  # a stop request lost on the way: not committed
                     trans.commit()
                     committed = True
                 except BaseException:
