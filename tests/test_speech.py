@@ -78,8 +78,8 @@ def test_a_user_transcript_is_kept_beside_the_automatic_one_and_marked(archive, 
     rec, _, _ = archive.add_recording(probe(write_wav(tmp_path / "a.wav", seconds=1.0)))
     archive.add_transcript(rec.id, {"model": "whisper-test", "segments": _segments("one")})
     archive.add_transcript(rec.id, {"model": "given by the user (t.txt)", "source": "user",
-                                    "kind": "translation", "segments": _segments("two")},
-                           input_sha256="ab" * 32)
+                                    "kind": "translation", "segments": _segments("two"),
+                                    "input_sha256": "ab" * 32})
     archive.add_transcript(rec.id, {"model": "whisper-test", "segments": _segments("three")})
     kept = archive.transcripts(rec.id)
     assert sorted((t["source"], t["kind"]) for t in kept) == [

@@ -307,12 +307,8 @@ def report(r: dict) -> str:
               "| recipe | language | minutes | WER | CER | detected | x real time |",
               "|---|---|---|---|---|---|---|"]
     lines += [f"| {g['recipe']} | {g['language']} | {g['minutes']} | {g['wer']:.1%} | "
-              f"{g['cer']:.1%} | " if "cer" in g else
-              f"| {g['recipe']} | {g['language']} | {g['minutes']} | {g['wer']:.1%} | – | "
-              for g in r["generated"]]
-    lines[-len(r["generated"]):] = [
-        line + f"{g['detected']} ({g['detected_probability']}) | {g['x_real_time']} |"
-        for line, g in zip(lines[-len(r["generated"]):], r["generated"], strict=True)]
+              f"{format(g['cer'], '.1%') if 'cer' in g else '–'} | {g['detected']} "
+              f"({g['detected_probability']}) | {g['x_real_time']} |" for g in r["generated"]]
     lines += ["", "## Degraded (the espeak-ng English recording)", "",
               "| degradation | WER | x real time |", "|---|---|---|"]
     lines += [f"| {d['degradation']} | {d['wer']:.1%} | {d['x_real_time']} |"

@@ -713,8 +713,7 @@ def when(
 
     if region and grid:
         raise ParameterError("give --region or --grid, not both")
-    words = transcript is not None or (transcribe is not False and (
-        bool(transcribe) or speech.available()))
+    words = transcript is not None or speech.wanted(transcript, transcribe)
     # words are dated against the user's events and the archive's press reports: the
     # archive is needed for a region or a transcript with no events CSV, else used if there
     needed = bool(region) or (transcript is not None and events is None)
@@ -966,15 +965,14 @@ def transcribe(
             if not save:
                 raise ParameterError("--from-text keeps a text with the recording: give --save")
             info = media.probe(file)
-            said, digest = speech.user_text(from_text, duration=info.duration, kind=kind,
-                                            language=None if language == "auto" else language)
+            said = speech.user_text(from_text, duration=info.duration, kind=kind,
+                                    language=None if language == "auto" else language)
         else:
             said, info = speech.transcribe_file(file, model=model, language=language)
-            digest = None
         kept = None
         if save:
             with Archive(db) as archive:
-                kept = speech.save(archive, info.sha256, said, input_sha256=digest)
+                kept = speech.save(archive, info.sha256, said)
     if json_:
         _emit(dict(said.to_dict(), file=info.name, sha256=info.sha256, transcript_id=kept))
         return

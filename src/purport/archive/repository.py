@@ -380,8 +380,8 @@ class Archive:
         speaker_clause = (releases.c.speaker_id.is_(None) if speaker_id is None
                           else releases.c.speaker_id == speaker_id)
         rows = conn.execute(sa.select(releases).where(speaker_clause)).all()
-        row = span_rules.choose(span, [(r, _span(r)) for r in rows if _span(r)], medium=medium,
-                                medium_of=lambda r: r.medium)
+        placed = [(r, s) for r in rows if (s := _span(r)) is not None]
+        row = span_rules.choose(span, placed, medium=medium, medium_of=lambda r: r.medium)
         channels = list(channels)
         if row is None:
             release_id = conn.execute(releases.insert().values(
@@ -873,13 +873,13 @@ class Archive:
     # -- transcripts ---------------------------------------------------------------
 
     def add_transcript(self, recording: str | int, data: dict[str, Any], *,
-                       input_sha256: str | None = None,
                        txn: Transaction | None = None) -> int:
         """Keep a transcript of a recording (``data``: a
         :class:`purport.speech.asr.Transcript` as a dict), its segments searchable. A
-        transcript by the same model, or the same user-given text, replaces the earlier
-        one. Returns its id."""
+        transcript by the same model, or the same user-given text (``input_sha256``),
+        replaces the earlier one. Returns its id."""
         source, kind = data.get("source") or "automatic", data.get("kind") or "transcript"
+        input_sha256 = data.get("input_sha256")
         if source not in ("automatic", "user") or kind not in ("transcript", "translation"):
             raise ParameterError(f"a transcript is automatic or user-given, a transcript or "
                                  f"a translation, not {source}/{kind}")

@@ -50,27 +50,33 @@ def transcribe_file(path: str | Path, *, model: str | Path | None = None,
     return transcribe_signal(signal, model=model, language=language), signal.info
 
 
-def save(archive: Archive, sha256: str, transcript: asr.Transcript, *,
-         input_sha256: str | None = None) -> int:
+def wanted(transcript: str | Path | None, transcribe: bool | None) -> bool:
+    """Will the recording's own words be transcribed: no transcript file is given, and
+    ``transcribe`` asks for it (True), or leaves it to :func:`available` (None)."""
+    return transcript is None and transcribe is not False and (
+        bool(transcribe) or available())
+
+
+def save(archive: Archive, sha256: str, transcript: asr.Transcript) -> int:
     """Keep a transcript with the archive's recording of these bytes."""
     try:
         rec = archive.recording(sha256)
     except NotFoundError:
         raise NotFoundError("the recording is not in the archive: add it first (purport add "
                             "FILE --transcribe transcribes while adding)") from None
-    return archive.add_transcript(rec.id, transcript.to_dict(), input_sha256=input_sha256)
+    return archive.add_transcript(rec.id, transcript.to_dict())
 
 
 def user_text(path: str | Path, *, duration: float, kind: str = "transcript",
-              language: str | None = None) -> tuple[asr.Transcript, str]:
-    """A transcript or translation file the user gives, as a transcript marked as theirs,
-    with the file's SHA-256."""
+              language: str | None = None) -> asr.Transcript:
+    """A transcript or translation file the user gives, as a transcript marked as theirs
+    (with the file's SHA-256)."""
     if kind not in ("transcript", "translation"):
         raise ParameterError(f"--kind is transcript or translation, not {kind!r}")
     text = content.read_transcript(path)
     digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
     return asr.from_text(text, duration=duration, name=Path(path).name, kind=kind,
-                         language=language), digest
+                         language=language, sha256=digest)
 
 
 SEARCH_METHOD = ("Every stored transcript segment, normalised (Unicode NFKC, lower case, "
@@ -102,8 +108,7 @@ def heard(signal: media.Signal, *, transcript: str | Path | None = None,
     ``transcribe`` is True, or None (the default) and speech recognition is installed;
     else (None, why not)."""
     if transcript is not None:
-        given, _ = user_text(transcript, duration=signal.info.duration)
-        return given, None
+        return user_text(transcript, duration=signal.info.duration), None
     if transcribe is False:
         return None, "not transcribed (--no-transcribe)"
     if transcribe is None and not available():

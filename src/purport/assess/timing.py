@@ -154,8 +154,7 @@ def when_file(path: str | Path, *, archive: Archive | None = None, region: str |
     """
     from purport.assess import speech
 
-    automatic = transcript is None and transcribe is not False and (
-        transcribe or speech.available())
+    automatic = speech.wanted(transcript, transcribe)
     text, catalog = content_inputs(transcript, events, archive, automatic=automatic)
     log = grid_log(archive, region=region, grid_csv=grid_csv, between=between)
     signal = media.load(path, sr=media.SR)

@@ -156,12 +156,6 @@ class Assessment:
         return out
 
 
-def _sha256(path: str | Path) -> str:
-    import hashlib
-
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def _transcript(data: Mapping[str, Any] | None) -> dict[str, Any] | Skipped:
     if not data:
         return Skipped("no transcript")
@@ -233,8 +227,7 @@ def _assess(signal: media.Signal, *, archive: Archive, claimed_speaker: str | No
     # what the questions need from the archive and the user, refused before the work
     if claimed_speaker is not None:
         archive.speaker(claimed_speaker)
-    automatic = transcript is None and transcribe is not False and (
-        bool(transcribe) or speech.available())
+    automatic = speech.wanted(transcript, transcribe)
     text, catalog = timing.content_inputs(transcript, events, archive, automatic=automatic)
     log = timing.grid_log(archive, region=region, grid_csv=grid_csv)
     if automatic:
@@ -312,10 +305,7 @@ def verify_and_file(path: str | Path, *, archive: Archive, claimed_speaker: str 
             speaker=None if known else claimed_speaker, provenance=provenance,
             fingerprint=fp, txn=txn)
         if isinstance(assessment.transcript, dict):
-            given = questions.get("transcript")
-            archive.add_transcript(
-                added.recording.id, assessment.transcript, txn=txn,
-                input_sha256=_sha256(given) if given is not None else None)
+            archive.add_transcript(added.recording.id, assessment.transcript, txn=txn)
         stored = archive.add_assessment(added.recording.id, assessment.to_dict(),
                                         claimed_speaker=claimed_speaker, txn=txn)
     assessment = dataclasses.replace(assessment, custody=stored.data["custody"])

@@ -61,6 +61,8 @@ class Transcript:
     source: str = "automatic"      # "automatic" (ASR) or "user" (a file the user gave)
     kind: str = "transcript"       # or "translation"
     model_sha256: str | None = None
+    #: the SHA-256 of the text file a user-given transcript was read from
+    input_sha256: str | None = None
     settings: dict[str, Any] = field(default_factory=dict)
     elapsed_s: float | None = None
     created: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(
@@ -148,12 +150,13 @@ def transcribe(y: np.ndarray, model: AsrModel, *, language: str | None = None,
 
 
 def from_text(text: str, *, duration: float, name: str, kind: str = "transcript",
-              language: str | None = None) -> Transcript:
-    """A transcript or translation the user gave (no times: one segment over the whole)."""
+              language: str | None = None, sha256: str | None = None) -> Transcript:
+    """A transcript or translation the user gave (no times: one segment over the whole);
+    ``sha256`` is the file's it was read from."""
     return Transcript(segments=[Segment(0.0, round(duration, 2), text.strip())],
                       language=language, language_probability=None,
                       duration=round(duration, 3), model=f"given by the user ({name})",
-                      source="user", kind=kind,
+                      source="user", kind=kind, input_sha256=sha256,
                       limits="A text the user supplied: purport cannot tell how faithful it "
                              "is; it has no times within the recording.")
 
