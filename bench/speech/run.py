@@ -191,6 +191,30 @@ def bench_speed(folder: Path, minutes: float, results: dict) -> None:
         print(row, flush=True)
 
 
+def bench_whole(folder: Path, minutes: float, results: dict) -> None:
+    """A whole message: about ``minutes`` of English sentences, alternating espeak-ng (en-us,
+    en-gb) and flite (slt, rms) voices with room tone between them; WER of the whole and
+    the speed."""
+    voices = [("espeak", "en-us"), ("flite", "slt"), ("espeak", "en-gb"), ("flite", "rms")]
+    sents, pieces, total = _sentences("en", 4000, seed=46), [], 0.0
+    used = []
+    for i, s in enumerate(sents):
+        engine, voice = voices[(i // 5) % len(voices)]  # a change of voice every 5 sentences
+        pieces.append(_tts(s, engine, voice, folder, 30_000 + i))
+        used.append(s)
+        total += len(pieces[-1]) / SR + 0.7
+        if total >= minutes * 60:
+            break
+    y = _join(pieces, 0.7, tone=True, seed=46)
+    said, took = _heard(y, "whole-message")
+    ref, hyp = normalize(" ".join(used)).split(), normalize(said.text).split()
+    results["whole"] = {"minutes": round(len(y) / SR / 60, 1), "sentences": len(used),
+                        "voices": [f"{e}:{v}" for e, v in voices],
+                        "wer": round(wer(ref, hyp), 3), "detected": said.language,
+                        "x_real_time": round(len(y) / SR / took, 1)}
+    print(results["whole"], flush=True)
+
+
 def _digits(text: str) -> list[str]:
     out = []
     for w in normalize(text).split():
@@ -303,6 +327,13 @@ def report(r: dict) -> str:
     lines += [f"| beam {s['beam_size']} | {s['minutes']} | {s['seconds']} | "
               f"{s['x_real_time']} | {s['segments']} | {s['peak_rss_mib']} |"
               for s in r["speed"]]
+    if r.get("whole"):
+        w = r["whole"]
+        lines += ["", "## A whole message (scored once, after the first run; never tuned on)",
+                  "", f"{w['minutes']} minutes, {w['sentences']} English sentences, the voice "
+                  f"changing every 5 sentences ({', '.join(w['voices'])}), room tone between: "
+                  f"WER {w['wer']:.1%}, language detected {w['detected']}, "
+                  f"{w['x_real_time']}x real time."]
     lines += ["", "## Generated speech (word error rate; worst recipe counts)", "",
               "| recipe | language | minutes | WER | CER | detected | x real time |",
               "|---|---|---|---|---|---|---|"]
@@ -341,7 +372,21 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sets (a smoke run)")
     ap.add_argument("--save", action="store_true")
+    ap.add_argument("--whole-only", type=float, metavar="MINUTES",
+                    help="only measure a whole message of this length and add it to the "
+                    "saved results")
     args = ap.parse_args()
+    if args.whole_only:
+        results = json.loads((HERE / "results.json").read_text())
+        with tempfile.TemporaryDirectory() as tmp:
+            bench_whole(Path(tmp), args.whole_only, results)
+        text = report(results)
+        print(text)
+        if args.save:
+            (HERE / "results.json").write_text(json.dumps(results, indent=1,
+                                                          ensure_ascii=False))
+            (HERE / "results.md").write_text(text)
+        return
     from purport.speech.model import resolve
 
     model = resolve(None)
@@ -358,6 +403,7 @@ def main() -> None:
         bench_degraded(audio, folder, results)
         bench_fsdd(results, per=25, limit=25 if args.quick else None)
         bench_dating(folder, results)
+        bench_whole(folder, 3 if args.quick else 46, results)
     text = report(results)
     print(text)
     if args.save:
